@@ -1,0 +1,29 @@
+/**
+ * Where one-time secrets, attempt counters, rate limits and revocations live.
+ *
+ * Every call is async and maps to one command (or one script) on a shared backend such as
+ * Redis, so several app instances can share the same state. Nothing here scans all keys.
+ * Values are strings; callers serialise. TTLs are in milliseconds and always required:
+ * nothing in the store lives forever.
+ */
+export interface Store {
+  /** The value, or null when absent or expired. */
+  get(key: string): Promise<string | null>;
+  /** Set (overwrite) a value that expires after `ttlMs`. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Atomically get and delete. Of any number of concurrent `take`s of one key, exactly one
+   * sees the value; the others see null. This is what makes secrets single use (S3).
+   */
+  take(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
+  /**
+   * Atomically add one and return the new count. The expiry is set when the counter is
+   * created (a fixed window) and not extended by later increments.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** Resolves when the backend answers; rejects otherwise (for /healthz). */
+  ping(): Promise<void>;
+  /** Release connections and timers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,22 @@
+// console.error during a test fails it unless the test expects it (spy on it first).
+import { afterEach, beforeEach, vi } from "vitest";
+
+let errors: unknown[][] = [];
+const original = console.error;
+
+beforeEach(() => {
+  errors = [];
+  console.error = (...args: unknown[]) => {
+    errors.push(args);
+    original(...args);
+  };
+});
+
+afterEach(() => {
+  const seen = errors;
+  console.error = original;
+  errors = [];
+  if (seen.length > 0 && !vi.isMockFunction(console.error)) {
+    throw new Error(`console.error was called during the test:\n${seen.map((a) => a.map(String).join(" ")).join("\n")}`);
+  }
+});

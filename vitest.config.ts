@@ -1,0 +1,18 @@
+import { vanillaExtractPlugin } from "@vanilla-extract/vite-plugin";
+import { defineConfig } from "vitest/config";
+
+// Vitest must not load the React Router plugin (it expects a browser preamble); route
+// modules are imported directly. vanilla-extract still compiles the .css.ts files.
+export default defineConfig({
+  plugins: [vanillaExtractPlugin()],
+  test: {
+    globals: true,
+    include: ["tests/**/*.test.{ts,tsx}", "adapters/**/*.test.ts"],
+    exclude: ["tests/e2e/**", "node_modules/**"],
+    environment: "node",
+    setupFiles: ["tests/setup.ts"],
+    testTimeout: 15_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+  },
+});
