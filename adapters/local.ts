@@ -1,0 +1,205 @@
+import { renderSignInEmail } from "../app/mail/template";
+import type { Mailer } from "../app/mail/types";
+import { systemClock, type Clock } from "../app/lib/clock";
+import { hmacHex, randomCode, randomId, randomToken, safeEqual } from "../app/lib/crypto.server";
+import type { Store } from "../app/store/types";
+import { AuthError, isAuthError } from "./errors";
+import type { AuthAdapter, Identity, Proof, StartContext, StartResult, VerifyContext } from "./types";
+
+export interface LocalAdapterOptions {
+  store: Store;
+  mailer: Mailer;
+  /** Server-side key for the keyed hashes (S5); 32 random bytes or derived from a secret. */
+  hashKey: Uint8Array;
+  /** Link and code lifetime in seconds (S2); at most 900. */
+  ttlSeconds?: number;
+  /** Wrong code tries before the pending code dies (S10). */
+  maxAttempts?: number;
+  appName?: string;
+  clock?: Clock;
+}
+
+/** One pending sign-in: the link and the code of one request share it (S3). */
+interface LoginRecord {
+  id: string;
+  email: string;
+  /** HMAC of the link token; the token itself is never stored (S5). */
+  token: string;
+  /** HMAC of the code, salted with the record id. */
+  code: string;
+  /** SHA-256 of the starting browser's pending-cookie nonce (S8). */
+  nonce: string;
+  expiresAt: number;
+}
+
+/** Where a token points: the email's record, and which record it was issued with. */
+interface TokenIndex {
+  emailKey: string;
+  recordId: string;
+}
+
+type Gone = "used" | "too_many_attempts";
+
+/** Records linger this long past their expiry so that a late click hears "expired", not "invalid". */
+const GRACE_MS = 10 * 60_000;
+
+/**
+ * The embedded default adapter: it issues its own link and code, keeps only their keyed
+ * hashes in the store, and mails both in one email (S9).
+ */
+export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
+  const { store, mailer, hashKey } = options;
+  const ttlSeconds = options.ttlSeconds ?? 600;
+  if (ttlSeconds <= 0 || ttlSeconds > 900) {
+    throw new AuthError("misconfigured", "LOGIN_TTL must be between 1 and 900 seconds");
+  }
+  const ttlMs = ttlSeconds * 1000;
+  const keepMs = ttlMs + GRACE_MS;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const appName = options.appName ?? "the app";
+  const clock = options.clock ?? systemClock;
+
+  const hash = (purpose: string, value: string) => hmacHex(hashKey, `${purpose}:${value}`);
+  const emailKey = (email: string) => `login:email:${hash("email", email)}`;
+  const tokenKey = (token: string) => `login:token:${hash("token", token)}`;
+  const triesKey = (recordId: string) => `login:tries:${recordId}`;
+  const goneKey = (recordId: string) => `login:gone:${recordId}`;
+
+  const identityFor = (email: string): Identity => ({
+    // Stable per address and meaningless without the server key.
+    id: `local_${hash("user", email).slice(0, 32)}`,
+    email,
+    adapter: "local",
+  });
+
+  async function retire(record: LoginRecord, why: Gone): Promise<void> {
+    await store.set(goneKey(record.id), why, keepMs);
+  }
+
+  async function goneReason(recordId: string | undefined): Promise<AuthError> {
+    const why = recordId ? await store.get(goneKey(recordId)) : null;
+    if (why === "used") return new AuthError("used", "This sign-in was already used");
+    if (why === "too_many_attempts") return new AuthError("too_many_attempts", "Too many wrong codes");
+    return new AuthError("invalid", "No pending sign-in matches");
+  }
+
+  /** Consume the record: of concurrent callers exactly one gets it back (S3). */
+  async function consume(key: string, record: LoginRecord): Promise<void> {
+    const taken = await store.take(key);
+    const current = taken ? (JSON.parse(taken) as LoginRecord) : null;
+    if (current?.id !== record.id) {
+      // Someone else consumed it first, or a newer request replaced it meanwhile.
+      if (current) await store.set(key, taken as string, Math.max(1, current.expiresAt + GRACE_MS - clock()));
+      throw await goneReason(record.id);
+    }
+    await retire(record, "used");
+  }
+
+  async function start(email: string, context: StartContext): Promise<StartResult> {
+    const token = randomToken();
+    const code = randomCode();
+    const id = randomId();
+    const record: LoginRecord = {
+      id,
+      email,
+      token: hash("token", token),
+      // Salted with the record id, so equal codes of two records never hash alike.
+      code: hash(`code:${id}`, code),
+      nonce: context.nonceHash,
+      expiresAt: clock() + ttlMs,
+    };
+    const key = emailKey(email);
+    // Overwriting the email's record supersedes any older link or code (S4).
+    await store.set(key, JSON.stringify(record), keepMs);
+    await store.set(tokenKey(token), JSON.stringify({ emailKey: key, recordId: record.id } satisfies TokenIndex), keepMs);
+
+    const link = `${context.linkUrl}?token=${encodeURIComponent(token)}`;
+    try {
+      await mailer.send(renderSignInEmail({ to: email, appName, link, code, expiresInMinutes: Math.ceil(ttlSeconds / 60) }));
+    } catch (error) {
+      await store.delete(key);
+      throw new AuthError("unavailable", "The sign-in email could not be sent", { cause: error });
+    }
+    return { delivered: { link: true, code: true }, ref: record.id, adapter: "local" };
+  }
+
+  async function load(key: string): Promise<LoginRecord | null> {
+    const raw = await store.get(key);
+    return raw ? (JSON.parse(raw) as LoginRecord) : null;
+  }
+
+  async function verifyLink(token: string, context: VerifyContext): Promise<Identity> {
+    if (!token || token.length > 200) throw new AuthError("invalid", "Malformed link");
+    const rawIndex = await store.get(tokenKey(token));
+    if (!rawIndex) throw new AuthError("invalid", "Unknown link");
+    const index = JSON.parse(rawIndex) as TokenIndex;
+    const record = await load(index.emailKey);
+    if (!record || record.id !== index.recordId || !safeEqual(record.token, hash("token", token))) {
+      // Consumed, killed, or superseded by a newer request for the same address (S4).
+      throw await goneReason(index.recordId);
+    }
+    if (clock() > record.expiresAt) throw new AuthError("expired", "The link has expired");
+    // Only the browser that asked may redeem; checked before consuming, so a scanner's or a
+    // second device's attempt leaves the code usable in the original tab (S8).
+    if (!context.nonceHash || !safeEqual(record.nonce, context.nonceHash)) {
+      throw new AuthError("not_same_browser", "Confirmed from another browser");
+    }
+    await consume(index.emailKey, record);
+    return identityFor(record.email);
+  }
+
+  async function verifyCode(email: string, code: string, context: VerifyContext): Promise<Identity> {
+    if (!/^\d{6}$/.test(code)) throw new AuthError("invalid", "A code is six digits");
+    const key = emailKey(email);
+    const record = await load(key);
+    if (!record) throw await goneReason(context.ref);
+    // Count first, compare after: parallel guesses cannot all slip under the limit (S10).
+    const tries = await store.increment(triesKey(record.id), keepMs);
+    if (tries > maxAttempts) {
+      await store.delete(key);
+      await retire(record, "too_many_attempts");
+      throw new AuthError("too_many_attempts", "Too many wrong codes");
+    }
+    if (clock() > record.expiresAt) throw new AuthError("expired", "The code has expired");
+    if (!safeEqual(record.code, hash(`code:${record.id}`, code))) {
+      if (tries >= maxAttempts) {
+        await store.delete(key);
+        await retire(record, "too_many_attempts");
+        throw new AuthError("too_many_attempts", "Too many wrong codes");
+      }
+      throw new AuthError("invalid", "Wrong code");
+    }
+    await consume(key, record);
+    return identityFor(record.email);
+  }
+
+  async function verify(proof: Proof, context: VerifyContext): Promise<Identity> {
+    try {
+      switch (proof.kind) {
+        case "link":
+          return await verifyLink(proof.token, context);
+        case "code":
+          return await verifyCode(proof.email, proof.code.trim(), context);
+        default:
+          throw new AuthError("invalid", "This adapter issues no callback codes");
+      }
+    } catch (error) {
+      if (isAuthError(error)) throw error;
+      throw new AuthError("unavailable", "The sign-in store failed", { cause: error });
+    }
+  }
+
+  return {
+    name: "local",
+    delivers: { link: true, code: true },
+    async start(email, context) {
+      try {
+        return await start(email, context);
+      } catch (error) {
+        if (isAuthError(error)) throw error;
+        throw new AuthError("unavailable", "The sign-in store failed", { cause: error });
+      }
+    },
+    verify,
+  };
+}

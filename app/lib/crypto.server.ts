@@ -1,0 +1,38 @@
+import { createHash, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+
+/** 32 random bytes, base64url: a link token (S1). */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}
+
+/** A six-digit code, uniform over 000000–999999 (S1). */
+export function randomCode(): string {
+  return randomInt(0, 1_000_000).toString().padStart(6, "0");
+}
+
+/** A random id (hex) for records and sessions; 16 bytes = 128 bits (S20). */
+export function randomId(bytes = 16): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+
+/** Keyed hash: what the store keeps instead of a secret (S5). */
+export function hmacHex(key: Uint8Array, value: string): string {
+  return createHmac("sha256", key).update(value).digest("hex");
+}
+
+/** Constant-time equality of two strings (S6); unequal lengths are simply unequal. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
+}
+
+/** Derive an independent 32-byte key for one purpose from a configured secret. */
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", secret, "passwordless-starter", purpose, 32));
+}

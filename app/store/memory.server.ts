@@ -1,0 +1,102 @@
+import { systemClock, type Clock } from "../lib/clock";
+import type { Store } from "./types";
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+export interface MemoryStoreOptions {
+  clock?: Clock;
+  /** How often expired entries are swept, in ms (0 disables the timer; tests sweep by hand). */
+  sweepIntervalMs?: number;
+}
+
+/**
+ * The embedded default: one process, no set-up. Expired entries are dropped when read and
+ * swept on a timer, so the map cannot grow without bound however many sign-ins start.
+ * Several instances cannot share it: use the Redis store for that.
+ */
+export class MemoryStore implements Store {
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
+  readonly #timer?: ReturnType<typeof setInterval>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    const every = options.sweepIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.#timer = setInterval(() => this.sweep(), every);
+      this.#timer.unref();
+    }
+  }
+
+  /** Number of live and not-yet-swept entries (for tests and the benchmark). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Drop every expired entry. */
+  sweep(): void {
+    const now = this.#clock();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt <= now) this.#entries.delete(key);
+    }
+  }
+
+  #live(key: string): Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#clock()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#live(key)?.value ?? null;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    assertTtl(ttlMs);
+    // Re-insert so the Map's order stays roughly by write time.
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt: this.#clock() + ttlMs });
+  }
+
+  async take(key: string): Promise<string | null> {
+    // No await between the read and the delete: atomic within this process.
+    const entry = this.#live(key);
+    if (entry === undefined) return null;
+    this.#entries.delete(key);
+    return entry.value;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    assertTtl(ttlMs);
+    const entry = this.#live(key);
+    if (entry === undefined) {
+      this.#entries.set(key, { value: "1", expiresAt: this.#clock() + ttlMs });
+      return 1;
+    }
+    const next = Number(entry.value) + 1;
+    entry.value = String(next);
+    return next;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#entries.clear();
+  }
+}
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
+}
