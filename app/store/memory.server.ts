@@ -2,7 +2,8 @@ import { systemClock, type Clock } from "../lib/clock";
 import type { Store } from "./types";
 
 interface Entry {
-  value: string;
+  /** A string value, or an index: member → expiry (epoch ms). */
+  value: string | Map<string, number>;
   expiresAt: number;
 }
 
@@ -55,7 +56,8 @@ export class MemoryStore implements Store {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.#live(key)?.value ?? null;
+    const value = this.#live(key)?.value;
+    return typeof value === "string" ? value : null;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -68,7 +70,7 @@ export class MemoryStore implements Store {
   async take(key: string): Promise<string | null> {
     // No await between the read and the delete: atomic within this process.
     const entry = this.#live(key);
-    if (entry === undefined) return null;
+    if (entry === undefined || typeof entry.value !== "string") return null;
     this.#entries.delete(key);
     return entry.value;
   }
@@ -80,13 +82,62 @@ export class MemoryStore implements Store {
   async increment(key: string, ttlMs: number): Promise<number> {
     assertTtl(ttlMs);
     const entry = this.#live(key);
-    if (entry === undefined) {
+    if (entry === undefined || typeof entry.value !== "string") {
       this.#entries.set(key, { value: "1", expiresAt: this.#clock() + ttlMs });
       return 1;
     }
     const next = Number(entry.value) + 1;
     entry.value = String(next);
     return next;
+  }
+
+  async indexAdd(
+    key: string,
+    member: string,
+    expiresAtMs: number,
+    maxMembers: number,
+  ): Promise<void> {
+    assertMax(maxMembers);
+    const now = this.#clock();
+    const existing = this.#live(key)?.value;
+    const members = existing instanceof Map ? existing : new Map<string, number>();
+    members.set(member, expiresAtMs);
+    let latest = -Infinity;
+    for (const [name, expiresAt] of members) {
+      if (expiresAt <= now) members.delete(name);
+      else if (expiresAt > latest) latest = expiresAt;
+    }
+    // Usually one over the limit, so dropping the earliest one at a time stays O(members).
+    while (members.size > maxMembers) {
+      let earliest: [string, number] | undefined;
+      for (const pair of members) {
+        if (earliest === undefined || compare(pair, earliest) < 0) earliest = pair;
+      }
+      if (earliest) members.delete(earliest[0]);
+    }
+    if (members.size === 0) {
+      this.#entries.delete(key);
+      return;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, { value: members, expiresAt: latest });
+  }
+
+  async indexMembers(key: string): Promise<string[]> {
+    const members = this.#live(key)?.value;
+    if (!(members instanceof Map)) return [];
+    const now = this.#clock();
+    return [...members]
+      .filter(([, expiresAt]) => expiresAt > now)
+      .sort((a, b) => compare(b, a))
+      .map(([name]) => name);
+  }
+
+  async indexRemove(key: string, member: string): Promise<void> {
+    const members = this.#live(key)?.value;
+    if (!(members instanceof Map)) return;
+    members.delete(member);
+    if (members.size === 0) this.#entries.delete(key);
   }
 
   async ping(): Promise<void> {}
@@ -97,6 +148,19 @@ export class MemoryStore implements Store {
   }
 }
 
+/** Order index members as Redis orders a sorted set: by expiry, then by member. */
+function compare(a: [string, number], b: [string, number]): number {
+  if (a[1] !== b[1]) return a[1] - b[1];
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+function assertMax(maxMembers: number): void {
+  if (!Number.isInteger(maxMembers) || maxMembers <= 0) {
+    throw new RangeError(`maxMembers must be a positive integer, got ${maxMembers}`);
+  }
+}
+
 function assertTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
 }

@@ -5,6 +5,9 @@
  * Redis, so several app instances can share the same state. Nothing here scans all keys.
  * Values are strings; callers serialise. TTLs are in milliseconds and always required:
  * nothing in the store lives forever.
+ *
+ * A backend that cannot answer (Redis down or slow) rejects with `StoreUnavailableError`
+ * (./errors.ts) within its configured timeouts; callers fail closed with a 503.
  */
 export interface Store {
   /** The value, or null when absent or expired. */
@@ -22,6 +25,18 @@ export interface Store {
    * created (a fixed window) and not extended by later increments.
    */
   increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * Add `member` to the index at `key` (a set ordered by expiry), or move its expiry to
+   * `expiresAtMs` (epoch ms) if already there. In the same atomic step, members whose expiry
+   * has passed are dropped and only the `maxMembers` with the latest expiry are kept, so an
+   * index stays bounded however many members are added. The key itself expires with its
+   * latest member. Used for a user's active sessions.
+   */
+  indexAdd(key: string, member: string, expiresAtMs: number, maxMembers: number): Promise<void>;
+  /** The members not yet expired, latest expiry first (ties: member descending). */
+  indexMembers(key: string): Promise<string[]>;
+  /** Remove one member; a no-op when absent. */
+  indexRemove(key: string, member: string): Promise<void>;
   /** Resolves when the backend answers; rejects otherwise (for /healthz). */
   ping(): Promise<void>;
   /** Release connections and timers. */

@@ -1,0 +1,233 @@
+import { Redis } from "ioredis";
+import { StoreUnavailableError } from "./errors";
+import type { Store } from "./types";
+
+export interface RedisClientOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
+  url: string;
+  /** A command without a reply after this long rejects (a hung or overloaded Redis). */
+  commandTimeoutMs?: number;
+  /** Give up on one TCP connect + handshake attempt after this long. */
+  connectTimeoutMs?: number;
+  /**
+   * Called with connection errors (refused, reset, timed out). They are also surfaced as
+   * rejected store calls and by `ping()` (/healthz); the default writes one warning per
+   * outage to the console.
+   */
+  onConnectionError?: (error: Error) => void;
+}
+
+export interface RedisStoreOptions {
+  /** Connect to this URL (the store owns the client and closes it in `close()`)… */
+  url?: string;
+  /**
+   * …or use this client, e.g. one shared with the rate limiter. Create it with
+   * `createRedisClient` so it has the bounded timeouts; `close()` leaves it open.
+   */
+  client?: Redis;
+  /** Prepended to every key, so the app can share a Redis with others. Default `"pls:"`. */
+  prefix?: string;
+  /** See `RedisClientOptions` (only with `url`). Default 1000 ms. */
+  commandTimeoutMs?: number;
+  /** See `RedisClientOptions` (only with `url`). Default 2000 ms. */
+  connectTimeoutMs?: number;
+  onConnectionError?: (error: Error) => void;
+}
+
+/** A Store on Redis; `client` is exposed so the rate limiter can share the connection. */
+export interface RedisStore extends Store {
+  readonly client: Redis;
+  readonly prefix: string;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+/** Longest pause between reconnect attempts: recovery within about a second of Redis returning. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * An ioredis client that fails fast instead of waiting: no offline queue (a call while
+ * disconnected rejects at once rather than piling up behind a dead connection), a command
+ * timeout, a connect timeout and one retry per request. It reconnects by itself, forever,
+ * with a backoff capped at one second, so the app recovers when Redis comes back.
+ */
+export function createRedisClient(options: RedisClientOptions): Redis {
+  let warned = false;
+  const onError =
+    options.onConnectionError ??
+    ((error: Error) => {
+      if (warned) return;
+      warned = true;
+      console.warn(`[store] Redis unavailable: ${error.message}`);
+    });
+  const client = new Redis(options.url, {
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // Redis is not a cache here: a command that timed out must not be replayed later.
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+  });
+  // Without a listener ioredis prints every reconnect failure with console.error.
+  client.on("error", onError);
+  client.on("ready", () => (warned = false));
+  return client;
+}
+
+// Each script is one atomic step on the server. Scores and expiries are epoch ms; "now" is
+// the Redis server's clock (TIME), the one clock every app instance shares.
+const NOW_MS = `local t = redis.call('TIME')
+local now = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))`;
+
+const SCRIPTS = {
+  /** INCR, and set the expiry only when the counter has none: a fixed window (no PEXPIRE NX, so Redis 6.2 works). */
+  plsIncrement: `local n = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`,
+  /** ZADD, drop expired, keep the latest ARGV[3], key expires with its latest member. */
+  plsIndexAdd: `${NOW_MS}
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1) end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #last > 0 then redis.call('PEXPIREAT', KEYS[1], last[2]) end
+return #last`,
+  /** Live members, latest expiry first. */
+  plsIndexMembers: `${NOW_MS}
+return redis.call('ZRANGE', KEYS[1], '+inf', '(' .. now, 'BYSCORE', 'REV')`,
+} as const;
+
+/** The scripts as methods ioredis defines on the client (EVALSHA, falling back to EVAL). */
+interface ScriptCommands {
+  plsIncrement(key: string, ttlMs: number): Promise<number>;
+  plsIndexAdd(key: string, member: string, expiresAtMs: number, max: number): Promise<number>;
+  plsIndexMembers(key: string): Promise<string[]>;
+}
+
+/**
+ * The Store on Redis (≥ 6.2: GETDEL, ZRANGE BYSCORE REV), for several app instances.
+ * Every call is one command or one Lua script, so single use and counters stay atomic
+ * across instances (S3, S10). Every call either answers within the configured timeouts or
+ * rejects with `StoreUnavailableError` — it never hangs and never queues while Redis is
+ * away — and the same store works again once Redis is back, without being recreated.
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  if ((options.url === undefined) === (options.client === undefined)) {
+    throw new TypeError("createRedisStore needs exactly one of `url` or `client`");
+  }
+  const owned = options.client === undefined;
+  const client =
+    options.client ??
+    createRedisClient({
+      url: options.url as string,
+      commandTimeoutMs: options.commandTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      onConnectionError: options.onConnectionError,
+    });
+  const prefix = options.prefix ?? "pls:";
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+  const scripts = client as unknown as ScriptCommands;
+  const k = (key: string) => prefix + key;
+
+  let everReady = client.status === "ready";
+  client.on("ready", () => (everReady = true));
+
+  /**
+   * Right after start-up the first connection may still be in progress: wait for it, bounded
+   * by the connect timeout. Once the store has been up, a lost connection fails at once
+   * (the offline queue is off) rather than making each request wait for the reconnect.
+   */
+  async function connected(): Promise<void> {
+    if (client.status === "ready" || everReady) return;
+    if (client.status === "wait") client.connect().catch(() => undefined);
+    if (client.status === "end") return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off("ready", done);
+        client.off("error", done);
+        client.off("end", done);
+        resolve();
+      };
+      const timer = setTimeout(done, connectTimeoutMs);
+      client.once("ready", done);
+      client.once("error", done);
+      client.once("end", done);
+    });
+  }
+
+  async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      await connected();
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis ${what} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  return {
+    client,
+    prefix,
+
+    get: (key) => run("GET", () => client.get(k(key))),
+
+    async set(key, value, ttlMs) {
+      const px = ttl(ttlMs);
+      await run("SET", () => client.set(k(key), value, "PX", px));
+    },
+
+    take: (key) => run("GETDEL", () => client.getdel(k(key))),
+
+    async delete(key) {
+      await run("DEL", () => client.del(k(key)));
+    },
+
+    async increment(key, ttlMs) {
+      const px = ttl(ttlMs);
+      return Number(await run("INCR", () => scripts.plsIncrement(k(key), px)));
+    },
+
+    async indexAdd(key, member, expiresAtMs, maxMembers) {
+      if (!Number.isInteger(maxMembers) || maxMembers <= 0) {
+        throw new RangeError(`maxMembers must be a positive integer, got ${maxMembers}`);
+      }
+      const at = Math.ceil(expiresAtMs);
+      await run("ZADD", () => scripts.plsIndexAdd(k(key), member, at, maxMembers));
+    },
+
+    indexMembers: (key) => run("ZRANGE", () => scripts.plsIndexMembers(k(key))),
+
+    async indexRemove(key, member) {
+      await run("ZREM", () => client.zrem(k(key), member));
+    },
+
+    async ping() {
+      await run("PING", () => client.ping());
+    },
+
+    async close() {
+      if (!owned) return;
+      // QUIT waits for replies in flight; if Redis is away, just drop the socket.
+      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    },
+  };
+}
+
+function ttl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
+  }
+  return Math.ceil(ttlMs);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Store } from "../../app/store/types";
+
+/** One fresh, empty store per test, and a way to let time pass for it. */
+export interface StoreHarness {
+  store: Store;
+  /** The store's notion of now (epoch ms), for absolute index expiries. */
+  now(): number;
+  /** Let `ms` pass: an injected clock moves, or the test really waits (Redis). */
+  advance(ms: number): Promise<void>;
+  /** Release anything the factory made beyond `store.close()`. */
+  dispose?(): Promise<void>;
+}
+
+/**
+ * Short enough that the Redis run can really wait; long enough that a slow machine does not
+ * cross it between two calls meant to see the value.
+ */
+const TTL = 300;
+
+/**
+ * The Store contract (app/store/types.ts). Every backend runs this same suite; each test
+ * gets a fresh store from `factory`, so order never matters.
+ */
+export function runStoreContract(name: string, factory: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: Store;
+
+    beforeEach(async () => {
+      h = await factory();
+      store = h.store;
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await h.dispose?.();
+    });
+
+    describe("get / set / delete", () => {
+      it("returns null for a key never set", async () => {
+        expect(await store.get("absent")).toBeNull();
+      });
+
+      it("returns what was set, and the last value when set twice", async () => {
+        await store.set("k", "one", 60_000);
+        expect(await store.get("k")).toBe("one");
+        await store.set("k", "two", 60_000);
+        expect(await store.get("k")).toBe("two");
+      });
+
+      it("keeps arbitrary strings intact", async () => {
+        const value = JSON.stringify({ email: "zoë@example.com", n: 1, s: "a\r\nb\u0000c" });
+        await store.set("json", value, 60_000);
+        expect(await store.get("json")).toBe(value);
+      });
+
+      it("expires a value after its TTL, not before", async () => {
+        await store.set("k", "v", TTL);
+        await h.advance(TTL / 3);
+        expect(await store.get("k")).toBe("v");
+        await h.advance(TTL);
+        expect(await store.get("k")).toBeNull();
+      });
+
+      it("restarts the TTL when a key is set again", async () => {
+        await store.set("k", "v1", TTL);
+        await h.advance((TTL * 2) / 3);
+        await store.set("k", "v2", TTL);
+        await h.advance((TTL * 2) / 3);
+        expect(await store.get("k")).toBe("v2");
+      });
+
+      it("rejects a missing, zero or negative TTL (nothing lives forever)", async () => {
+        await expect(store.set("k", "v", 0)).rejects.toThrow(RangeError);
+        await expect(store.set("k", "v", -5)).rejects.toThrow(RangeError);
+        await expect(store.set("k", "v", Number.NaN)).rejects.toThrow(RangeError);
+        await expect(store.increment("c", 0)).rejects.toThrow(RangeError);
+        expect(await store.get("k")).toBeNull();
+      });
+
+      it("deletes a key, and deleting an absent key is fine", async () => {
+        await store.set("k", "v", 60_000);
+        await store.delete("k");
+        expect(await store.get("k")).toBeNull();
+        await expect(store.delete("never")).resolves.toBeUndefined();
+      });
+    });
+
+    describe("S3 take: atomic single use", () => {
+      it("returns the value once, then null", async () => {
+        await store.set("secret", "v", 60_000);
+        expect(await store.take("secret")).toBe("v");
+        expect(await store.take("secret")).toBeNull();
+        expect(await store.get("secret")).toBeNull();
+      });
+
+      it("returns null for an absent or expired key", async () => {
+        expect(await store.take("absent")).toBeNull();
+        await store.set("short", "v", TTL);
+        await h.advance(TTL + 100);
+        expect(await store.take("short")).toBeNull();
+      });
+
+      it("of 50 concurrent takes, exactly one wins", async () => {
+        await store.set("race", "prize", 60_000);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.take("race")));
+        expect(results.filter((r) => r === "prize")).toHaveLength(1);
+        expect(results.filter((r) => r === null)).toHaveLength(49);
+      });
+    });
+
+    describe("S10 increment: counters with a fixed window", () => {
+      it("creates the counter at 1 and counts up", async () => {
+        expect(await store.increment("c", 60_000)).toBe(1);
+        expect(await store.increment("c", 60_000)).toBe(2);
+        expect(await store.increment("c", 60_000)).toBe(3);
+        expect(await store.get("c")).toBe("3");
+      });
+
+      it("expires the counter with the TTL set at creation; later increments do not extend it", async () => {
+        expect(await store.increment("c", TTL)).toBe(1);
+        await h.advance((TTL * 2) / 3);
+        expect(await store.increment("c", TTL)).toBe(2);
+        await h.advance((TTL * 2) / 3); // past the first TTL, within the second
+        expect(await store.get("c")).toBeNull();
+        expect(await store.increment("c", TTL)).toBe(1);
+      });
+
+      it("counts every one of 50 concurrent increments", async () => {
+        const counts = await Promise.all(
+          Array.from({ length: 50 }, () => store.increment("burst", 60_000)),
+        );
+        expect([...counts].sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+      });
+    });
+
+    describe("session index", () => {
+      it("lists live members, latest expiry first", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "a", now + 10_000, 10);
+        await store.indexAdd("idx", "b", now + 30_000, 10);
+        await store.indexAdd("idx", "c", now + 20_000, 10);
+        expect(await store.indexMembers("idx")).toEqual(["b", "c", "a"]);
+      });
+
+      it("returns an empty list for an absent index", async () => {
+        expect(await store.indexMembers("none")).toEqual([]);
+      });
+
+      it("moves a member's expiry when it is added again", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "a", now + 10_000, 10);
+        await store.indexAdd("idx", "b", now + 20_000, 10);
+        await store.indexAdd("idx", "a", now + 30_000, 10);
+        expect(await store.indexMembers("idx")).toEqual(["a", "b"]);
+      });
+
+      it("hides expired members and drops them on the next add", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "short", now + TTL, 10);
+        await store.indexAdd("idx", "long", now + 60_000, 10);
+        await h.advance(TTL + 100);
+        expect(await store.indexMembers("idx")).toEqual(["long"]);
+        await store.indexAdd("idx", "new", h.now() + 30_000, 2);
+        expect(await store.indexMembers("idx")).toEqual(["long", "new"]);
+      });
+
+      it("keeps only the maxMembers with the latest expiry", async () => {
+        const now = h.now();
+        for (let i = 1; i <= 8; i++) await store.indexAdd("idx", `s${i}`, now + i * 1000, 5);
+        expect(await store.indexMembers("idx")).toEqual(["s8", "s7", "s6", "s5", "s4"]);
+        // A member expiring earlier than all kept ones is itself the one trimmed.
+        await store.indexAdd("idx", "early", now + 500, 5);
+        expect(await store.indexMembers("idx")).toEqual(["s8", "s7", "s6", "s5", "s4"]);
+      });
+
+      it("ignores a member added already expired", async () => {
+        await store.indexAdd("idx", "past", h.now() - 1, 5);
+        expect(await store.indexMembers("idx")).toEqual([]);
+      });
+
+      it("removes one member; removing an absent one is fine", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "a", now + 10_000, 10);
+        await store.indexAdd("idx", "b", now + 20_000, 10);
+        await store.indexRemove("idx", "b");
+        await store.indexRemove("idx", "never");
+        await store.indexRemove("no-index", "x");
+        expect(await store.indexMembers("idx")).toEqual(["a"]);
+        await store.indexRemove("idx", "a");
+        expect(await store.indexMembers("idx")).toEqual([]);
+      });
+
+      it("expires the whole index with its latest member", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "a", now + TTL / 2, 10);
+        await store.indexAdd("idx", "b", now + TTL, 10);
+        await h.advance(TTL + 100);
+        expect(await store.indexMembers("idx")).toEqual([]);
+      });
+
+      it("rejects a maxMembers that is not a positive integer", async () => {
+        await expect(store.indexAdd("idx", "a", h.now() + 1000, 0)).rejects.toThrow(RangeError);
+        await expect(store.indexAdd("idx", "a", h.now() + 1000, 1.5)).rejects.toThrow(RangeError);
+      });
+    });
+
+    it("ping resolves when the backend answers", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
