@@ -1,0 +1,14 @@
+/** The WorkOS adapters and their shared client; see adapters/README.md. */
+export { createWorkosClient, parseWorkosApiUrl } from "./client.server";
+export type { WorkosClient, WorkosClientOptions } from "./client.server";
+export { callbackErrorToAuthError, classifyDescription, mapWorkosError } from "./errors";
+export type {
+  MapWorkosErrorContext,
+  WorkosFailureLog,
+  WorkosLogger,
+  WorkosOperation,
+} from "./errors";
+export { createWorkosMagicAuthAdapter, WORKOS_MAGIC_AUTH } from "./magic-auth.server";
+export type { WorkosMagicAuthAdapterOptions } from "./magic-auth.server";
+export { createWorkosMagicLinkAdapter, WORKOS_MAGIC_LINK } from "./magic-link.server";
+export type { WorkosEmailMode, WorkosMagicLinkAdapterOptions } from "./magic-link.server";
