@@ -1,0 +1,468 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createBlockIdAdapter, type BlockIdAdapterOptions } from "../../adapters/blockid/index";
+import { isAuthError, type AuthErrorCode } from "../../adapters/errors";
+import type { AuthAdapter, StartContext, VerifyContext } from "../../adapters/types";
+import { sha256Hex } from "../../app/lib/crypto.server";
+import {
+  startBlockIdEmulator,
+  type BlockIdEmulator,
+  type BlockIdEmulatorOptions,
+} from "../emulators/blockid/server";
+
+const LINK_URL = "https://app.test/auth/link";
+const NONCE_A = sha256Hex("nonce-of-browser-a");
+const NONCE_B = sha256Hex("nonce-of-browser-b");
+
+let emulator: BlockIdEmulator;
+let now: number;
+
+async function boot(options: BlockIdEmulatorOptions = {}) {
+  emulator = await startBlockIdEmulator(options);
+}
+
+beforeEach(async () => {
+  now = Date.UTC(2030, 0, 1);
+  await boot();
+});
+
+afterEach(async () => {
+  await emulator.close();
+});
+
+function adapter(overrides: Partial<BlockIdAdapterOptions> = {}): AuthAdapter {
+  return createBlockIdAdapter({
+    dns: emulator.dns,
+    community: emulator.community,
+    licenseKey: emulator.licenseKey,
+    baseUrl: emulator.url,
+    appName: "Acme",
+    timeoutMs: 2_000,
+    clock: () => now,
+    ...overrides,
+  });
+}
+
+function startContext(nonceHash = NONCE_A): StartContext {
+  return {
+    linkUrl: LINK_URL,
+    callbackUrl: "https://app.test/auth/callback",
+    state: "state",
+    nonceHash,
+  };
+}
+
+/** The token the landing page would receive from the emailed link. */
+function tokenFor(email: string): string {
+  const sent = emulator.lastEmailTo(email);
+  if (!sent) throw new Error(`no email to ${email}`);
+  const token = new URL(sent.link).searchParams.get("token");
+  if (!token) throw new Error("the link carries no token");
+  return token;
+}
+
+async function startFor(auth: AuthAdapter, email: string, nonceHash = NONCE_A) {
+  const started = await auth.start(email, startContext(nonceHash));
+  const context: VerifyContext = { ref: started.ref, adapter: started.adapter, nonceHash };
+  return { started, context, token: tokenFor(email) };
+}
+
+async function expectAuthError(promise: Promise<unknown>, code: AuthErrorCode) {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(isAuthError(error), `expected an AuthError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+  return error as { code: AuthErrorCode; retryAfter?: number };
+}
+
+const countOf = (route: string) => emulator.requests.filter((r) => r.route === route).length;
+
+describe("BlockID adapter: sign-in by link", () => {
+  it("mails the app's landing page with the code and signs in through verify then redeem", async () => {
+    const auth = adapter();
+    expect(auth.name).toBe("blockid");
+    expect(auth.delivers).toEqual({ link: true, code: false });
+    expect(auth.sendCode).toBeUndefined();
+
+    const { started, context, token } = await startFor(auth, "ada@example.com");
+    expect(started.delivered).toEqual({ link: true, code: false });
+    expect(started.adapter).toBe("blockid");
+
+    const sent = emulator.lastEmailTo("ada@example.com");
+    // The link targets the app's page (whose GET never redeems, S7), carrying BlockID's code.
+    expect(sent?.link).toBe(`${LINK_URL}?token=${sent?.code}`);
+    expect(sent?.html).toContain("Sign in to Acme");
+    expect(sent?.html).not.toContain("{{MAGICLINK}}");
+    expect(token).toBe(sent?.code);
+
+    const identity = await auth.verify({ kind: "link", token }, context);
+    expect(identity).toMatchObject({ email: "ada@example.com", adapter: "blockid" });
+    expect(identity.id).toMatch(/^blockid_[0-9a-f]{32}$/);
+    const routes = emulator.requests.map((r) => r.route);
+    // Community info and the service directory are fetched in parallel, in either order.
+    expect([...routes.slice(0, 2)].sort()).toEqual(["community_info", "sd"]);
+    expect(routes.slice(2)).toEqual(["request", "fetch", "redeem"]);
+
+    // The same person gets the same id next time.
+    const again = await startFor(auth, "ada@example.com");
+    expect((await auth.verify({ kind: "link", token: again.token }, again.context)).id).toBe(
+      identity.id,
+    );
+  });
+
+  it("keeps the address and the code out of the reference and out of clear text on the wire", async () => {
+    const auth = adapter();
+    const { started, token } = await startFor(auth, "ada@example.com");
+    expect(started.ref).not.toContain("@");
+    expect(started.ref).not.toContain(token);
+    expect(started.ref).not.toContain(sha256Hex("ada@example.com").slice(0, 32));
+    for (const request of emulator.requests.filter((r) => r.route === "request")) {
+      const wire = JSON.stringify(request.headers) + request.body;
+      expect(wire).not.toContain(emulator.licenseKey);
+      expect(wire).not.toContain("ada@example.com");
+      expect(request.headers["x-tenanttag"]).toBe(emulator.tenantTag);
+      expect(Buffer.from(String(request.headers.publickey), "base64")).toHaveLength(64);
+    }
+  });
+
+  it("uses a custom template, and refuses one without {{MAGICLINK}} before sending anything", async () => {
+    const custom = adapter({
+      mailTemplate: ({ link, appName }) => ({
+        subject: `Your ${appName} link`,
+        html: `<a href="${link}">go</a>`,
+      }),
+    });
+    const { token, context } = await startFor(custom, "ada@example.com");
+    expect(emulator.lastEmailTo("ada@example.com")?.subject).toBe("Your Acme link");
+    expect(emulator.lastEmailTo("ada@example.com")?.html).toBe(
+      `<a href="${LINK_URL}?token=${token}">go</a>`,
+    );
+    await custom.verify({ kind: "link", token }, context);
+
+    const broken = adapter({ mailTemplate: () => ({ subject: "x", html: "<p>no link</p>" }) });
+    const before = emulator.emails.length;
+    await expectAuthError(broken.start("bob@example.com", startContext()), "misconfigured");
+    expect(emulator.emails).toHaveLength(before);
+  });
+
+  it("copes with a service that puts its own full link where {{MAGICLINK}} stands", async () => {
+    await emulator.close();
+    await boot({ placeholder: "link" });
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect(token).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/verify\//);
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
+  it("accepts no code or callback proofs: it delivers links only", async () => {
+    const auth = adapter();
+    const { context } = await startFor(auth, "ada@example.com");
+    await expectAuthError(
+      auth.verify({ kind: "code", email: "ada@example.com", code: "123456" }, context),
+      "invalid",
+    );
+    await expectAuthError(auth.verify({ kind: "callback", code: "abc" }, context), "invalid");
+  });
+});
+
+describe("BlockID adapter: single use and expiry", () => {
+  it("refuses a second use", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    await auth.verify({ kind: "link", token }, context);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "used");
+  });
+
+  it("lets exactly one of parallel redemptions through (S3)", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, () => auth.verify({ kind: "link", token }, context)),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const result of results.filter((r) => r.status === "rejected")) {
+      expect(isAuthError(result.reason) && result.reason.code).toBe("used");
+    }
+  });
+
+  it("refuses an expired link and accepts it just before expiry (S2)", async () => {
+    const auth = adapter({ ttlSeconds: 600 });
+    const first = await startFor(auth, "ada@example.com");
+    emulator.advance(599_000);
+    await auth.verify({ kind: "link", token: first.token }, first.context);
+
+    const second = await startFor(auth, "ada@example.com");
+    emulator.advance(601_000);
+    await expectAuthError(
+      auth.verify({ kind: "link", token: second.token }, second.context),
+      "expired",
+    );
+  });
+
+  it("asks BlockID for the configured lifetime", async () => {
+    const auth = adapter({ ttlSeconds: 120 });
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.advance(121_000);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "expired");
+  });
+
+  it("maps the redeem step's own answers: already redeemed, expired, unknown", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.fault("redeem", { status: 409 }, 1);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "used");
+    emulator.fault("redeem", { status: 410 }, 1);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "expired");
+    emulator.fault("redeem", { status: 404 }, 1);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "invalid");
+    // None of those consumed the code.
+    await auth.verify({ kind: "link", token }, context);
+  });
+
+  it("refuses an unknown code, and a malformed token without asking BlockID", async () => {
+    const auth = adapter();
+    const { context } = await startFor(auth, "ada@example.com");
+    await expectAuthError(
+      auth.verify({ kind: "link", token: "NoSuchCode123" }, context),
+      "invalid",
+    );
+    const asked = emulator.requests.length;
+    for (const token of [
+      "",
+      "..",
+      "../../system",
+      "a/b",
+      "x".repeat(300),
+      "a b",
+      "%2e%2e",
+      "http://[bad",
+    ]) {
+      await expectAuthError(auth.verify({ kind: "link", token }, context), "invalid");
+    }
+    expect(emulator.requests.length).toBe(asked);
+  });
+});
+
+describe("BlockID adapter: the pending sign-in (S4, S8)", () => {
+  it("refuses a confirmation without the starting browser's pending sign-in, and keeps the link usable", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    await expectAuthError(auth.verify({ kind: "link", token }, {}), "not_same_browser");
+    await expectAuthError(
+      auth.verify({ kind: "link", token }, { ref: context.ref }),
+      "not_same_browser",
+    );
+    await expectAuthError(
+      auth.verify({ kind: "link", token }, { ...context, nonceHash: NONCE_B }),
+      "not_same_browser",
+    );
+    expect(countOf("redeem")).toBe(0);
+    await auth.verify({ kind: "link", token }, context);
+  });
+
+  it("refuses someone else's link in a browser with its own pending sign-in (login CSRF)", async () => {
+    const auth = adapter();
+    const attacker = await startFor(auth, "mallory@example.com", NONCE_B);
+    const victim = await startFor(auth, "ada@example.com", NONCE_A);
+    await expectAuthError(
+      auth.verify({ kind: "link", token: attacker.token }, victim.context),
+      "not_same_browser",
+    );
+    await auth.verify({ kind: "link", token: attacker.token }, attacker.context);
+  });
+
+  it("lets the newest request win in the browser that made both", async () => {
+    const auth = adapter();
+    const older = await startFor(auth, "ada@example.com");
+    const newer = await startFor(auth, "ada@example.com");
+    await expectAuthError(
+      auth.verify({ kind: "link", token: older.token }, newer.context),
+      "invalid",
+    );
+    await auth.verify({ kind: "link", token: newer.token }, newer.context);
+  });
+
+  it("checks the redeemed record's address against the pending sign-in", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.setRecordEmail(token, "eve@example.com");
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "invalid");
+    expect(countOf("redeem")).toBe(0);
+    emulator.setRecordEmail(token, "ADA@Example.com");
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ADA@Example.com");
+  });
+
+  it("refuses a reference that is not one of its own", async () => {
+    const auth = adapter();
+    const { token } = await startFor(auth, "ada@example.com");
+    await expectAuthError(
+      auth.verify({ kind: "link", token }, { ref: "local-record-id", nonceHash: NONCE_A }),
+      "invalid",
+    );
+  });
+});
+
+describe("BlockID adapter: configuration and provider failures", () => {
+  it("maps a bad license key to misconfigured, on start and on verify", async () => {
+    const good = adapter();
+    const { token, context } = await startFor(good, "ada@example.com");
+    const bad = adapter({ licenseKey: "00000000-0000-0000-0000-000000000000" });
+    await expectAuthError(bad.start("bob@example.com", startContext()), "misconfigured");
+    expect(emulator.lastEmailTo("bob@example.com")).toBeUndefined();
+    await expectAuthError(bad.verify({ kind: "link", token }, context), "misconfigured");
+    await good.verify({ kind: "link", token }, context);
+  });
+
+  it("maps an unknown tenant or community to misconfigured", async () => {
+    await expectAuthError(
+      adapter({ community: "nope" }).start("ada@example.com", startContext()),
+      "misconfigured",
+    );
+    await expectAuthError(
+      adapter({ dns: "other.test" }).start("ada@example.com", startContext()),
+      "misconfigured",
+    );
+  });
+
+  it("refuses bad options at creation", () => {
+    const base = { dns: "t.test", community: "c", licenseKey: "k" };
+    const create = (options: Partial<BlockIdAdapterOptions>) => () =>
+      createBlockIdAdapter({ ...base, ...options });
+    for (const options of [
+      { dns: "" },
+      { dns: "https://t.test" },
+      { community: " " },
+      { licenseKey: "" },
+      { baseUrl: "not a url" },
+      { baseUrl: "ftp://t.test" },
+      { ttlSeconds: 901 },
+      { ttlSeconds: 0 },
+    ]) {
+      expect(create(options), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: "misconfigured" }),
+      );
+    }
+    expect(create({})).not.toThrow();
+  });
+
+  it("maps a 500 to unavailable on every call, and consumes nothing", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.fault("request", "error", 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+    emulator.fault("fetch", "error", 1);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "unavailable");
+    emulator.fault("redeem", "error", 1);
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "unavailable");
+    await auth.verify({ kind: "link", token }, context);
+  });
+
+  it("maps a dropped connection and a closed port to unavailable", async () => {
+    const auth = adapter();
+    emulator.fault("all", "unreachable", 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const nowhere = adapter({ baseUrl: `http://127.0.0.1:${port}` });
+    await expectAuthError(nowhere.start("ada@example.com", startContext()), "unavailable");
+  });
+
+  it("gives up after timeoutMs and maps it to unavailable", async () => {
+    const auth = adapter({ timeoutMs: 100 });
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.fault("fetch", { delayMs: 2_000 }, 1);
+    const began = Date.now();
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "unavailable");
+    expect(Date.now() - began).toBeLessThan(1_500);
+    emulator.fault("request", { delayMs: 2_000 }, 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+  });
+
+  it("maps 429 to rate_limited with Retry-After", async () => {
+    const auth = adapter();
+    emulator.fault("request", { status: 429, headers: { "retry-after": "42" } }, 1);
+    const error = await expectAuthError(
+      auth.start("ada@example.com", startContext()),
+      "rate_limited",
+    );
+    expect(error.retryAfter).toBe(42);
+  });
+
+  it("maps malformed answers to unavailable", async () => {
+    for (const route of ["community_info", "sd", "request", "fetch"] as const) {
+      const auth = adapter();
+      if (route === "fetch") {
+        const { token, context } = await startFor(auth, "ada@example.com");
+        emulator.fault(route, "malformed", 1);
+        await expectAuthError(auth.verify({ kind: "link", token }, context), "unavailable");
+      } else {
+        emulator.fault(route, "malformed", 1);
+        await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+      }
+    }
+    const auth = adapter();
+    emulator.fault("sd", { status: 200, body: { adminconsole: "ftp://elsewhere.test" } }, 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+    emulator.fault("request", { status: 200, body: { code: "../x" } }, 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+    emulator.fault(
+      "request",
+      { status: 200, body: { code: "abc", emailResult: { statusCode: 500 } } },
+      1,
+    );
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+  });
+
+  it("talks https to {dns} when no base URL is configured", async () => {
+    // Without baseUrl the adapter talks to https://{dns}; here {dns} is the emulator's own
+    // http host, so the https call itself fails: unavailable, and nothing is sent anywhere.
+    const auth = adapter({ baseUrl: undefined, dns: new URL(emulator.url).host });
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+    expect(emulator.emails).toHaveLength(0);
+  });
+});
+
+describe("BlockID adapter: community info and service directory cache", () => {
+  it("fetches them once, then again after the cache lifetime", async () => {
+    const auth = adapter({ cacheTtlMs: 60_000 });
+    await startFor(auth, "ada@example.com");
+    await startFor(auth, "bob@example.com");
+    expect([countOf("community_info"), countOf("sd")]).toEqual([1, 1]);
+    now += 60_001;
+    await startFor(auth, "cy@example.com");
+    expect([countOf("community_info"), countOf("sd")]).toEqual([2, 2]);
+  });
+
+  it("shares one in-flight fetch between parallel callers", async () => {
+    const auth = adapter();
+    emulator.fault("community_info", { delayMs: 50 }, 1);
+    await Promise.all(
+      ["a", "b", "c", "d", "e"].map((n) => auth.start(`${n}@example.com`, startContext())),
+    );
+    expect([countOf("community_info"), countOf("sd")]).toEqual([1, 1]);
+  });
+
+  it("does not keep a failed fetch", async () => {
+    const auth = adapter();
+    emulator.fault("community_info", "error", 1);
+    await expectAuthError(auth.start("ada@example.com", startContext()), "unavailable");
+    await startFor(auth, "ada@example.com");
+    expect(countOf("community_info")).toBe(2);
+  });
+
+  it("refetches community info after the community key rotates", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.rotateCommunityKey();
+    // The cached key no longer matches: BlockID refuses once, and the next call heals.
+    await expectAuthError(auth.verify({ kind: "link", token }, context), "misconfigured");
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+    expect(countOf("community_info")).toBe(2);
+  });
+});
