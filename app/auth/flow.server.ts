@@ -1,0 +1,73 @@
+import { data, redirect } from "react-router";
+import { isAuthError, type AuthErrorCode } from "../../adapters/errors";
+import { getServices, STRATEGY } from "../services.server";
+import type { ErrorView } from "./messages";
+import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
+import type { SessionInfo, SessionUser } from "./session.server";
+
+/** The signed-in user, or null. */
+export async function getUser(request: Request): Promise<SessionUser | null> {
+  return (await getSession(request))?.user ?? null;
+}
+
+export async function getSession(request: Request): Promise<SessionInfo | null> {
+  return (await getServices().sessions.read(request)).session;
+}
+
+/**
+ * The signed-in session, or a redirect to /login that brings the person back here
+ * afterwards (the return path is validated again when it is used, S16).
+ */
+export async function requireSession(request: Request): Promise<SessionInfo> {
+  const session = await getSession(request);
+  if (session) return session;
+  const url = new URL(request.url);
+  const returnTo = safeReturnTo(`${url.pathname}${url.search}`, DEFAULT_RETURN_TO);
+  throw redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+}
+
+export async function requireUser(request: Request): Promise<SessionUser> {
+  return (await requireSession(request)).user;
+}
+
+const STATUS: Record<AuthErrorCode, number> = {
+  invalid_input: 400,
+  invalid: 400,
+  expired: 400,
+  used: 400,
+  too_many_attempts: 429,
+  rate_limited: 429,
+  unavailable: 503,
+  misconfigured: 503,
+  not_same_browser: 403,
+};
+
+/** An AuthError as page data with a fitting status (never 500). */
+export function authErrorData<Extra extends object = object>(error: ErrorView, extra?: Extra) {
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  if (error.code === "rate_limited" && error.retryAfter) headers.set("Retry-After", String(Math.ceil(error.retryAfter)));
+  return data({ error, ...(extra as Extra) }, { status: STATUS[error.code], headers });
+}
+
+/**
+ * Run one step of the strategy for a route action or loader. Redirects (the start step's
+ * 303, body-size refusals) are thrown on; on a verified identity a fresh session is made
+ * (S20) and the person is sent to the validated return path with a 303 (S16, S17).
+ */
+export async function runSignInStep(request: Request) {
+  const services = getServices();
+  let user: SessionUser;
+  try {
+    user = await services.authenticator.authenticate(STRATEGY, request);
+  } catch (error) {
+    if (error instanceof Response) throw error;
+    if (isAuthError(error)) return authErrorData({ code: error.code, retryAfter: error.retryAfter });
+    throw error;
+  }
+  const pending = await services.pending.read(request);
+  const { setCookie } = await services.sessions.create(user);
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  headers.append("Set-Cookie", setCookie);
+  headers.append("Set-Cookie", await services.pending.clear());
+  throw redirect(safeReturnTo(pending?.returnTo), { status: 303, headers });
+}

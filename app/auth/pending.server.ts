@@ -1,0 +1,111 @@
+import { createCookie, type Cookie } from "react-router";
+import type { Delivered } from "../../adapters/types";
+import { createSealer } from "../lib/aead.server";
+import { systemClock, type Clock } from "../lib/clock";
+import { hmacHex, randomId, randomToken, safeEqual, sha256Hex, deriveKey } from "../lib/crypto.server";
+
+/**
+ * The pending sign-in, held by the browser that started it (S8): which address, which
+ * adapter and reference, what was delivered, where to go afterwards, and a 256-bit nonce
+ * whose hash the adapter keeps beside the secret. Sealed, because it holds the address.
+ */
+export interface PendingLogin {
+  /** Random id; also what the `state` parameter refers to. */
+  id: string;
+  email: string;
+  nonce: string;
+  ref: string;
+  adapter: string;
+  delivered: Delivered;
+  returnTo: string;
+  /** When this pending sign-in stops being useful (ms). */
+  expiresAt: number;
+  /** When the last email went out (ms), for "send again". */
+  sentAt: number;
+}
+
+export interface PendingLoginStore {
+  readonly cookieName: string;
+  /** A fresh pending sign-in (new id and nonce). */
+  create(fields: Omit<PendingLogin, "id" | "nonce" | "expiresAt" | "sentAt">): PendingLogin;
+  read(request: Request): Promise<PendingLogin | null>;
+  commit(pending: PendingLogin): Promise<string>;
+  clear(): Promise<string>;
+  /** SHA-256 of the nonce: what adapters store and compare (S8). */
+  nonceHash(pending: PendingLogin): string;
+  /** The opaque `state` for providers that round-trip one: the pending id, signed (S16). */
+  state(pending: PendingLogin): string;
+  /** The pending id a `state` names, or null when we did not issue it. */
+  verifyState(state: string | null): string | null;
+}
+
+export interface PendingLoginOptions {
+  secrets: readonly string[];
+  secure: boolean;
+  /** Lifetime in seconds (≤ 600, S8). */
+  ttlSeconds: number;
+  clock?: Clock;
+}
+
+export function createPendingLoginStore(options: PendingLoginOptions): PendingLoginStore {
+  const clock = options.clock ?? systemClock;
+  const ttlSeconds = Math.min(options.ttlSeconds, 600);
+  const sealer = createSealer(options.secrets, "pending-login");
+  const stateKeys = options.secrets.map((secret) => deriveKey(secret, "pending-state"));
+  const cookieName = options.secure ? "__Host-pending" : "pending";
+  const cookie: Cookie = createCookie(cookieName, {
+    httpOnly: true,
+    secure: options.secure,
+    sameSite: "lax",
+    path: "/",
+    secrets: [...options.secrets],
+    maxAge: ttlSeconds,
+  });
+
+  return {
+    cookieName,
+    create(fields) {
+      const now = clock();
+      return { ...fields, id: randomId(), nonce: randomToken(32), expiresAt: now + ttlSeconds * 1000, sentAt: now };
+    },
+    async read(request) {
+      const header = request.headers.get("Cookie");
+      if (!header || !header.includes(`${cookieName}=`) || header.length > 16_384) return null;
+      let sealed: unknown;
+      try {
+        sealed = await cookie.parse(header);
+      } catch {
+        return null;
+      }
+      if (typeof sealed !== "string") return null;
+      const json = sealer.open(sealed);
+      if (json === null) return null;
+      try {
+        const pending = JSON.parse(json) as PendingLogin;
+        if (typeof pending.expiresAt !== "number" || pending.expiresAt <= clock()) return null;
+        return pending;
+      } catch {
+        return null;
+      }
+    },
+    commit(pending) {
+      const remaining = Math.max(1, Math.floor((pending.expiresAt - clock()) / 1000));
+      return cookie.serialize(sealer.seal(JSON.stringify(pending)), { maxAge: remaining });
+    },
+    clear() {
+      return cookie.serialize("", { maxAge: 0, expires: new Date(0) });
+    },
+    nonceHash(pending) {
+      return sha256Hex(pending.nonce);
+    },
+    state(pending) {
+      return `${pending.id}.${hmacHex(stateKeys[0] as Buffer, pending.id).slice(0, 32)}`;
+    },
+    verifyState(state) {
+      if (typeof state !== "string" || state.length > 200) return null;
+      const [id, mac] = state.split(".");
+      if (!id || !mac || !/^[0-9a-f]{32}$/.test(id)) return null;
+      return stateKeys.some((key) => safeEqual(hmacHex(key, id).slice(0, 32), mac)) ? id : null;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Return paths are local (S16): only a same-origin path survives; anything that a browser
+ * could read as another origin (`//x`, `/\x`, `\/x`, a scheme, encoded or control-character
+ * variants) falls back to the default page.
+ */
+export const DEFAULT_RETURN_TO = "/dashboard";
+
+export function safeReturnTo(value: unknown, fallback = DEFAULT_RETURN_TO): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 1024) return fallback;
+  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
+  // Control characters and backslashes anywhere, raw or percent-encoded, are refused: browsers
+  // strip tabs and newlines and treat "\" as "/", which turns "/\t/evil" into "//evil".
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) return fallback;
+  if (/%(?:0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(value)) return fallback;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(value);
+  } catch {
+    return fallback;
+  }
+  if (decoded.startsWith("//") || decoded.startsWith("/\\") || /[\u0000-\u001f\u007f\\]/.test(decoded)) return fallback;
+  // The final check: resolved against a dummy origin, it must stay on that origin.
+  const base = "http://return-to.invalid";
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== base) return fallback;
+  // Never send a person back into the sign-in flow itself.
+  if (url.pathname === "/login" || url.pathname.startsWith("/login/") || url.pathname.startsWith("/auth/")) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
+}

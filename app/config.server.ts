@@ -1,0 +1,180 @@
+import { z } from "zod";
+
+/**
+ * The whole configuration, parsed once from the environment. In production a missing or
+ * malformed variable stops the server at start with one message naming every problem;
+ * in development the embedded defaults make sign-in work with nothing set.
+ */
+export type Config = z.infer<ReturnType<typeof configSchema>>;
+
+export const ADAPTER_NAMES = ["local", "workos-magic-link", "workos-magic-auth", "workos", "blockid"] as const;
+export type AdapterName = (typeof ADAPTER_NAMES)[number];
+
+export const DEV_SESSION_SECRET = "dev-only-secret-do-not-use-in-production-0123456789";
+
+const seconds = (fallback: number, max?: number) => {
+  let schema = z.coerce.number<string>().int("must be a whole number of seconds").positive("must be positive");
+  if (max !== undefined) schema = schema.max(max, `must be at most ${max}`);
+  return z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? String(fallback) : v))
+    .pipe(schema);
+};
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+function configSchema(production: boolean) {
+  return z
+    .object({
+      NODE_ENV: z.string().optional(),
+      APP_ORIGIN: optionalString
+        .transform((v) => v ?? (production ? undefined : "http://localhost:5173"))
+        .pipe(
+          z
+            .string({ error: "is required in production (e.g. https://app.example.com)" })
+            .refine((v) => isOrigin(v), "must be an origin like https://app.example.com, with no path"),
+        )
+        .transform((v) => new URL(v).origin),
+      SESSION_SECRETS: optionalString
+        .transform((v) => v ?? (production ? undefined : DEV_SESSION_SECRET))
+        .pipe(z.string({ error: "is required in production (comma-separated, first signs)" }))
+        .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+        .pipe(
+          z
+            .array(z.string().min(32, "each secret must be at least 32 characters"))
+            .min(1, "needs at least one secret"),
+        ),
+      SESSION_MAX_AGE: seconds(604_800),
+      SESSION_IDLE_TIMEOUT: seconds(86_400),
+      AUTH_ADAPTER: optionalString.pipe(z.enum(ADAPTER_NAMES).optional()),
+      LOGIN_TTL: seconds(600, 900),
+      WORKOS_API_KEY: optionalString,
+      WORKOS_CLIENT_ID: optionalString,
+      WORKOS_API_URL: optionalString
+        .transform((v) => v ?? "https://api.workos.com")
+        .pipe(z.string().refine((v) => isHttpUrl(v), "must be an http(s) URL")),
+      WORKOS_EMAIL: optionalString.transform((v) => v ?? "workos").pipe(z.enum(["workos", "app"])),
+      MAIL_TRANSPORT: optionalString.pipe(z.enum(["outbox", "smtp"]).optional()),
+      ALLOW_OUTBOX_IN_PRODUCTION: optionalString.transform((v) => v === "1" || v === "true"),
+      SMTP_URL: optionalString.pipe(
+        z.string().refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), "must be smtp://… or smtps://…").optional(),
+      ),
+      MAIL_FROM: optionalString,
+      APP_NAME: optionalString.transform((v) => v ?? "Passwordless Starter"),
+      REDIS_URL: optionalString.pipe(
+        z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), "must be redis://… or rediss://…").optional(),
+      ),
+      REDIS_PREFIX: optionalString.transform((v) => v ?? "pls:"),
+      TRUST_PROXY: optionalString.transform((v) => v ?? "0").pipe(z.coerce.number<string>().int().min(0).max(10)),
+      RATE_LIMIT_IP_PER_HOUR: optionalString.transform((v) => v ?? "100").pipe(z.coerce.number<string>().int().positive()),
+      BLOCKID_DNS: optionalString,
+      BLOCKID_COMMUNITY: optionalString,
+      BLOCKID_LICENSE_KEY: optionalString,
+      BLOCKID_BASE_URL: optionalString,
+      PORT: optionalString.transform((v) => v ?? "3000").pipe(z.coerce.number<string>().int().min(0).max(65535)),
+      HOST: optionalString.transform((v) => v ?? "0.0.0.0"),
+    })
+    .transform((env, ctx) => {
+      const adapter: AdapterName = env.AUTH_ADAPTER ?? (env.WORKOS_API_KEY ? "workos" : "local");
+      const usesWorkos = adapter.startsWith("workos");
+      if (usesWorkos) {
+        if (!env.WORKOS_API_KEY) ctx.addIssue({ code: "custom", path: ["WORKOS_API_KEY"], message: `is required for AUTH_ADAPTER=${adapter}` });
+        if (!env.WORKOS_CLIENT_ID) ctx.addIssue({ code: "custom", path: ["WORKOS_CLIENT_ID"], message: `is required for AUTH_ADAPTER=${adapter}` });
+      }
+      if (adapter === "blockid") {
+        for (const name of ["BLOCKID_DNS", "BLOCKID_COMMUNITY", "BLOCKID_LICENSE_KEY"] as const) {
+          if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required for AUTH_ADAPTER=blockid" });
+        }
+      }
+      // The app sends mail itself unless WorkOS (or BlockID) delivers everything.
+      const appSendsMail = adapter === "local" || (usesWorkos && env.WORKOS_EMAIL === "app");
+      let mailTransport = env.MAIL_TRANSPORT ?? (production ? undefined : "outbox");
+      if (production && appSendsMail && !mailTransport) {
+        ctx.addIssue({ code: "custom", path: ["MAIL_TRANSPORT"], message: "is required in production (smtp)" });
+      }
+      if (production && mailTransport === "outbox" && !env.ALLOW_OUTBOX_IN_PRODUCTION) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["MAIL_TRANSPORT"],
+          message: "outbox keeps mail in memory and is not for production; set ALLOW_OUTBOX_IN_PRODUCTION=1 to opt in (benchmarks only)",
+        });
+      }
+      mailTransport ??= "outbox";
+      if (mailTransport === "smtp") {
+        if (!env.SMTP_URL) ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "is required when MAIL_TRANSPORT=smtp" });
+        if (!env.MAIL_FROM) ctx.addIssue({ code: "custom", path: ["MAIL_FROM"], message: "is required when MAIL_TRANSPORT=smtp" });
+      }
+      if (env.SESSION_IDLE_TIMEOUT > env.SESSION_MAX_AGE) {
+        ctx.addIssue({ code: "custom", path: ["SESSION_IDLE_TIMEOUT"], message: "must not exceed SESSION_MAX_AGE" });
+      }
+      const origin = new URL(env.APP_ORIGIN);
+      return {
+        production,
+        appName: env.APP_NAME,
+        appOrigin: env.APP_ORIGIN,
+        secure: origin.protocol === "https:",
+        sessionSecrets: env.SESSION_SECRETS,
+        usingDevSecret: env.SESSION_SECRETS[0] === DEV_SESSION_SECRET,
+        sessionMaxAgeSeconds: env.SESSION_MAX_AGE,
+        sessionIdleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT,
+        adapter,
+        loginTtlSeconds: env.LOGIN_TTL,
+        workos: {
+          apiKey: env.WORKOS_API_KEY,
+          clientId: env.WORKOS_CLIENT_ID,
+          apiUrl: env.WORKOS_API_URL,
+          email: env.WORKOS_EMAIL,
+        },
+        blockid: {
+          dns: env.BLOCKID_DNS,
+          community: env.BLOCKID_COMMUNITY,
+          licenseKey: env.BLOCKID_LICENSE_KEY,
+          baseUrl: env.BLOCKID_BASE_URL,
+        },
+        mail: {
+          transport: mailTransport,
+          smtpUrl: env.SMTP_URL,
+          from: env.MAIL_FROM,
+        },
+        redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : undefined,
+        trustProxy: env.TRUST_PROXY,
+        rateLimitIpPerHour: env.RATE_LIMIT_IP_PER_HOUR,
+        port: env.PORT,
+        host: env.HOST,
+      };
+    });
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parse an environment. Throws one ConfigError listing every problem. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const production = env.NODE_ENV === "production";
+  const result = configSchema(production).safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  return result.data;
+}
+
+function isOrigin(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === "http:" || url.protocol === "https:") && (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash;
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol } = new URL(value);
+  return protocol === "http:" || protocol === "https:";
+}

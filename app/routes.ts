@@ -1,0 +1,14 @@
+import { type RouteConfig, index, route } from "@react-router/dev/routes";
+
+export default [
+  index("routes/home.tsx"),
+  route("login", "routes/login.tsx"),
+  route("login/check", "routes/login.check.tsx"),
+  route("auth/link", "routes/auth.link.tsx"),
+  route("auth/callback", "routes/auth.callback.tsx"),
+  route("logout", "routes/logout.tsx"),
+  route("dashboard", "routes/dashboard.tsx"),
+  route("dev/mailbox", "routes/dev.mailbox.tsx"),
+  route("healthz", "routes/healthz.ts"),
+  route("*", "routes/not-found.tsx"),
+] satisfies RouteConfig;

@@ -1,0 +1,62 @@
+import { Form, Link, useActionData, useNavigation } from "react-router";
+import type { Route } from "./+types/auth.link";
+import { runSignInStep } from "../auth/flow.server";
+import { Button, Card, ErrorAlert } from "../components/ui";
+import * as ui from "../components/ui.css";
+
+export const meta: Route.MetaFunction = () => [{ title: "Continue signing in" }];
+
+/**
+ * The emailed link's page. Its GET changes nothing (S7): mail scanners fetch links, and
+ * some run their scripts, before the person clicks. Only the form's POST redeems, and the
+ * page keeps the token from leaking through Referer or caches (S17).
+ */
+export async function loader({ request }: Route.LoaderArgs) {
+  const token = new URL(request.url).searchParams.get("token") ?? "";
+  return { token: token.slice(0, 200) };
+}
+
+export function headers(): HeadersInit {
+  return { "Referrer-Policy": "same-origin", "Cache-Control": "no-store" };
+}
+
+export async function action({ request }: Route.ActionArgs) {
+  return runSignInStep(request);
+}
+
+export default function LinkLanding({ loaderData }: Route.ComponentProps) {
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const error = actionData?.error;
+  if (!loaderData.token) {
+    return (
+      <Card>
+        <h1 className={ui.heading}>This link is incomplete</h1>
+        <p className={ui.text}>
+          Open the whole link from the email, or <Link to="/login">start again</Link>.
+        </p>
+      </Card>
+    );
+  }
+  return (
+    <Card>
+      <h1 className={ui.heading}>Continue signing in</h1>
+      {error ? (
+        <ErrorAlert error={error} id="link-error">
+          <p className={ui.text}>
+            <Link to="/login">Start again here</Link>
+          </p>
+        </ErrorAlert>
+      ) : (
+        <p className={ui.text}>Press Continue to finish signing in on this device.</p>
+      )}
+      {/* The token travels in the body and the action URL has none, so the redirect after it never carries it. */}
+      <Form method="post" action="/auth/link" className={ui.form}>
+        <input type="hidden" name="token" value={loaderData.token} />
+        <Button type="submit" pending={navigation.state !== "idle"} pendingLabel="Signing in…">
+          Continue
+        </Button>
+      </Form>
+    </Card>
+  );
+}

@@ -1,0 +1,60 @@
+import { Form } from "react-router";
+import type { Route } from "./+types/dashboard";
+import { requireSession } from "../auth/flow.server";
+import { Button, Card } from "../components/ui";
+import * as ui from "../components/ui.css";
+
+export const meta: Route.MetaFunction = () => [{ title: "Dashboard" }];
+
+/** The protected example: only a signed-in person gets past requireSession. */
+export async function loader({ request }: Route.LoaderArgs) {
+  const session = await requireSession(request);
+  return {
+    email: session.user.email,
+    adapter: session.user.adapter,
+    signedInAt: new Date(session.issuedAt).toISOString(),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
+  };
+}
+
+export default function Dashboard({ loaderData }: Route.ComponentProps) {
+  const { email, adapter, signedInAt, expiresAt, idleExpiresAt } = loaderData;
+  return (
+    <Card>
+      <h1 className={ui.heading}>Dashboard</h1>
+      <p className={ui.text}>
+        You are signed in as <strong data-testid="user-email">{email}</strong>.
+      </p>
+      <dl className={ui.list}>
+        <dt className={ui.label}>Signed in</dt>
+        <dd>
+          <time dateTime={signedInAt}>{formatTime(signedInAt)}</time> with {adapter}
+        </dd>
+        <dt className={ui.label}>Session ends</dt>
+        <dd>
+          <time dateTime={expiresAt} data-testid="session-expires">
+            {formatTime(expiresAt)}
+          </time>{" "}
+          at the latest, or after inactivity at <time dateTime={idleExpiresAt}>{formatTime(idleExpiresAt)}</time>
+        </dd>
+      </dl>
+      <Form method="post" action="/logout" className={ui.form}>
+        <Button type="submit" kind="secondary">
+          Sign out
+        </Button>
+      </Form>
+      <Form method="post" action="/logout" className={ui.form}>
+        <input type="hidden" name="scope" value="all" />
+        <Button type="submit" kind="secondary">
+          Sign out everywhere
+        </Button>
+      </Form>
+    </Card>
+  );
+}
+
+/** Same text on server and client: UTC, to the minute. */
+function formatTime(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}

@@ -1,0 +1,149 @@
+import { Authenticator } from "remix-auth";
+import { createAdapter } from "../adapters/registry";
+import type { AuthAdapter } from "../adapters/types";
+import { createPendingLoginStore, type PendingLoginStore } from "./auth/pending.server";
+import { createSessionManager, type SessionManager, type SessionUser } from "./auth/session.server";
+import { EmailLinkStrategy } from "./auth/strategy.server";
+import { parseConfig, type Config } from "./config.server";
+import { systemClock, type Clock } from "./lib/clock";
+import { deriveKey } from "./lib/crypto.server";
+import { jsonLogger, type Logger } from "./lib/log.server";
+import { Outbox } from "./mail/outbox.server";
+import { SmtpMailer } from "./mail/smtp.server";
+import type { Mailer } from "./mail/types";
+import { MemoryStore } from "./store/memory.server";
+import type { Store } from "./store/types";
+
+/** Everything the routes use, built once from the configuration. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  store: Store;
+  mailer: Mailer;
+  /** The dev outbox, when MAIL_TRANSPORT=outbox. */
+  outbox?: Outbox;
+  adapter: AuthAdapter;
+  sessions: SessionManager;
+  pending: PendingLoginStore;
+  limits?: EmailLinkStrategy.Limits;
+  authenticator: Authenticator<SessionUser>;
+  log: Logger;
+  /** The client IP as trusted by TRUST_PROXY (S12), and the user agent. */
+  requestInfo(request: Request): { ip?: string; userAgent?: string };
+  close(): Promise<void>;
+}
+
+/** Parts a test (or a team's own server) may supply instead of the configured ones. */
+export interface ServiceOverrides {
+  clock?: Clock;
+  store?: Store;
+  mailer?: Mailer;
+  adapter?: AuthAdapter | ((services: Omit<Services, "adapter" | "authenticator" | "close">) => AuthAdapter);
+  limits?: EmailLinkStrategy.Limits | null;
+  log?: Logger;
+}
+
+export const STRATEGY = "email-link";
+
+export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
+  const clock = overrides.clock ?? systemClock;
+  const store = overrides.store ?? new MemoryStore({ clock });
+  let outbox: Outbox | undefined;
+  let mailer = overrides.mailer;
+  if (!mailer) {
+    if (config.mail.transport === "smtp") {
+      mailer = new SmtpMailer({ url: config.mail.smtpUrl as string, from: config.mail.from as string });
+    } else {
+      // In development the outbox also prints each email, so a link is one click from the log.
+      outbox = new Outbox({ log: config.production ? undefined : (line) => console.info(line) });
+      mailer = outbox;
+    }
+  } else if (mailer instanceof Outbox) {
+    outbox = mailer;
+  }
+  const log = overrides.log ?? jsonLogger;
+  const sessions = createSessionManager({
+    secrets: config.sessionSecrets,
+    secure: config.secure,
+    maxAgeSeconds: config.sessionMaxAgeSeconds,
+    idleTimeoutSeconds: config.sessionIdleTimeoutSeconds,
+    store,
+    clock,
+  });
+  const pending = createPendingLoginStore({
+    secrets: config.sessionSecrets,
+    secure: config.secure,
+    ttlSeconds: Math.min(config.loginTtlSeconds, 600),
+    clock,
+  });
+  const requestInfo = (request: Request) => ({
+    ip: clientIp(request, config.trustProxy),
+    userAgent: request.headers.get("User-Agent")?.slice(0, 256) ?? undefined,
+  });
+  const limits = overrides.limits === null ? undefined : overrides.limits;
+  const base = { config, clock, store, mailer, outbox, sessions, pending, limits, log, requestInfo };
+  const adapter =
+    typeof overrides.adapter === "function"
+      ? overrides.adapter(base)
+      : (overrides.adapter ??
+        createAdapter(config.adapter, {
+          config,
+          store,
+          mailer,
+          clock,
+          hashKey: deriveKey(config.sessionSecrets[0] as string, "login-hash"),
+        }));
+  const authenticator = new Authenticator<SessionUser>();
+  authenticator.use(
+    new EmailLinkStrategy<SessionUser>(
+      { adapter, pending, appOrigin: config.appOrigin, limits, requestInfo, log },
+      async ({ identity }) => identity,
+    ),
+    STRATEGY,
+  );
+  return {
+    ...base,
+    adapter,
+    authenticator,
+    async close() {
+      await store.close();
+      if (mailer instanceof SmtpMailer) mailer.close();
+    },
+  };
+}
+
+/**
+ * The client IP, trusting `X-Forwarded-For` for exactly `trustProxy` hops (S12): the
+ * address the nearest trusted proxy saw is the `trustProxy`-th from the right. With no
+ * trusted proxy the header is ignored (react-router-serve gives loaders no socket address).
+ */
+export function clientIp(request: Request, trustProxy: number): string | undefined {
+  if (trustProxy <= 0) return undefined;
+  const header = request.headers.get("X-Forwarded-For");
+  if (!header) return undefined;
+  const hops = header.split(",").map((part) => part.trim()).filter(Boolean);
+  const candidate = hops[hops.length - trustProxy] ?? hops[0];
+  return candidate && /^[0-9a-fA-F:.]{2,45}$/.test(candidate) ? candidate : undefined;
+}
+
+// One instance per process, kept on globalThis so the dev server's module reloads and a
+// test runner that imports the built server share it.
+const KEY = Symbol.for("passwordless-starter.services");
+type Holder = { [KEY]?: Services };
+
+export function getServices(): Services {
+  const holder = globalThis as Holder;
+  if (!holder[KEY]) {
+    const config = parseConfig(process.env);
+    if (!config.production && config.usingDevSecret) {
+      console.warn("[config] SESSION_SECRETS is not set: using a fixed development secret. Never do this in production.");
+    }
+    holder[KEY] = createServices(config);
+  }
+  return holder[KEY];
+}
+
+/** Install services built elsewhere (tests, a custom server); `undefined` forgets them. */
+export function setServices(services: Services | undefined): void {
+  (globalThis as Holder)[KEY] = services;
+}
