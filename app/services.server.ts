@@ -73,7 +73,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const pending = createPendingLoginStore({
     secrets: config.sessionSecrets,
     secure: config.secure,
-    ttlSeconds: Math.min(config.loginTtlSeconds, 600),
+    // Ten minutes at most (S8); it outlives a shorter LOGIN_TTL so that a late click hears "expired".
+    ttlSeconds: 600,
     clock,
   });
   const requestInfo = (request: Request) => ({

@@ -42,7 +42,7 @@ export function describeError(error: ErrorView): { title: string; message: strin
       return {
         title: "Open this in the browser where you started",
         message:
-          "For your safety, a link only signs you in in the browser where you asked for it. Enter the code from the same email in the tab where you started, or start again here.",
+          "For your safety, a link signs you in only in the browser where you asked for it, and only for a few minutes. Enter the code from the same email in the tab where you started; if that was here, the request has expired: start again.",
         next: "use-code",
       };
   }

@@ -1,0 +1,267 @@
+/**
+ * The testing kit: one import for tests of routes that involve sign-in.
+ *
+ * ```ts
+ * import { createTestApp, signedInRequest, callRoute, expectRedirectToLogin } from "../support/auth";
+ * ```
+ *
+ * Everything goes through the real code: the real session manager signs the cookies, the
+ * real strategy and adapter run, and the root middleware (origin check, session rolling,
+ * cache headers) wraps every route call.
+ */
+import { expect } from "vitest";
+import { RouterContextProvider } from "react-router";
+import type { AuthAdapter, Identity } from "../../adapters/types";
+import { authMiddleware } from "../../app/auth/middleware.server";
+import type { SessionUser } from "../../app/auth/session.server";
+import { parseConfig, type Config } from "../../app/config.server";
+import type { Logger, AuthEvent } from "../../app/lib/log.server";
+import { Outbox } from "../../app/mail/outbox.server";
+import type { Mailer } from "../../app/mail/types";
+import { createServices, getServices, setServices, type ServiceOverrides, type Services } from "../../app/services.server";
+import { MemoryStore } from "../../app/store/memory.server";
+import type { Store } from "../../app/store/types";
+import { createTestClock, type TestClock } from "./clock";
+import { readEmail, type ReadEmail } from "./mail";
+
+export { createTestClock, type TestClock } from "./clock";
+export { readEmail, type ReadEmail } from "./mail";
+
+/** The origin every test request uses (and the test app's APP_ORIGIN). */
+export const TEST_ORIGIN = "http://localhost:5173";
+
+/** A 32+ character secret for tests; never use it anywhere else. */
+export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+
+export const TEST_USER: SessionUser = { id: "user_test", email: "person@example.com", adapter: "test" };
+
+export interface TestAppOptions {
+  /** Environment variables on top of the test defaults (parsed by the real config module). */
+  env?: Record<string, string | undefined>;
+  adapter?: ServiceOverrides["adapter"];
+  /** Abuse limits; none by default so tests can sign in as often as they like. */
+  limits?: ServiceOverrides["limits"];
+  mailer?: Mailer;
+  store?: Store;
+  clock?: TestClock;
+}
+
+export interface TestApp {
+  services: Services;
+  config: Config;
+  clock: TestClock;
+  store: Store;
+  /** The dev outbox (unless another mailer was given). */
+  outbox: Outbox;
+  /** Every structured auth log line, in order. */
+  events: AuthEvent[];
+  /** The newest email to `address`; fails the test when there is none. */
+  lastEmailTo(address: string): ReadEmail;
+  close(): Promise<void>;
+}
+
+/**
+ * Build the app's services with a test clock, an in-memory store and the outbox, and
+ * install them for the route modules. Call `close()` after each test.
+ */
+export function createTestApp(options: TestAppOptions = {}): TestApp {
+  const config = parseConfig({
+    NODE_ENV: "test",
+    APP_ORIGIN: TEST_ORIGIN,
+    SESSION_SECRETS: TEST_SECRET,
+    MAIL_TRANSPORT: "outbox",
+    ...options.env,
+  });
+  const clock = options.clock ?? createTestClock();
+  const store = options.store ?? new MemoryStore({ clock, sweepIntervalMs: 0 });
+  const outbox = options.mailer instanceof Outbox ? options.mailer : new Outbox({ limit: 200 });
+  const events: AuthEvent[] = [];
+  const log: Logger = (event) => events.push(event);
+  const services = createServices(config, {
+    clock,
+    store,
+    mailer: options.mailer ?? outbox,
+    adapter: options.adapter,
+    limits: options.limits ?? null,
+    log,
+  });
+  setServices(services);
+  return {
+    services,
+    config,
+    clock,
+    store,
+    outbox,
+    events,
+    lastEmailTo(address) {
+      const message = outbox.latestTo(address);
+      if (!message) throw new Error(`No email to ${address} in the outbox`);
+      return readEmail(message);
+    },
+    async close() {
+      setServices(undefined);
+      await services.close();
+    },
+  };
+}
+
+export interface RequestOptions {
+  /** A Cookie header value, or a jar to read it from. */
+  cookie?: string | CookieJar;
+  headers?: HeadersInit;
+  /** The Origin header on POSTs; TEST_ORIGIN unless given (null: none). */
+  origin?: string | null;
+}
+
+function buildHeaders(options: RequestOptions, post: boolean): Headers {
+  const headers = new Headers(options.headers);
+  const cookie = options.cookie instanceof CookieJar ? options.cookie.header() : options.cookie;
+  if (cookie) headers.set("Cookie", cookie);
+  if (post && options.origin !== null && !headers.has("Origin")) headers.set("Origin", options.origin ?? TEST_ORIGIN);
+  return headers;
+}
+
+function absolute(path: string): string {
+  return new URL(path, TEST_ORIGIN).toString();
+}
+
+/** A GET request, as a browser would send it. */
+export function getRequest(path: string, options: RequestOptions = {}): Request {
+  return new Request(absolute(path), { headers: buildHeaders(options, false) });
+}
+
+/** A form POST (application/x-www-form-urlencoded), as a browser would send it. */
+export function postForm(path: string, fields: Record<string, string>, options: RequestOptions = {}): Request {
+  const headers = buildHeaders(options, true);
+  headers.set("Content-Type", "application/x-www-form-urlencoded");
+  return new Request(absolute(path), { method: "POST", headers, body: new URLSearchParams(fields).toString() });
+}
+
+/** The identity a signed-in request carries, with defaults for what a test leaves out. */
+export function testUser(user: Partial<Identity> = {}): SessionUser {
+  return { ...TEST_USER, ...user };
+}
+
+/**
+ * A request with a valid session cookie for `user`, made by the real session code of the
+ * installed app (same secrets, same expiry rules). Needs a test app (createTestApp).
+ */
+export async function signedInRequest(
+  url: string,
+  { user, init }: { user?: Partial<Identity>; init?: RequestInit } = {},
+): Promise<Request> {
+  const { setCookie } = await getServices().sessions.create(testUser(user));
+  const headers = new Headers(init?.headers);
+  const existing = headers.get("Cookie");
+  const pair = setCookie.split(";")[0] ?? "";
+  headers.set("Cookie", existing ? `${existing}; ${pair}` : pair);
+  if (init?.method && init.method !== "GET" && !headers.has("Origin")) headers.set("Origin", TEST_ORIGIN);
+  return new Request(absolute(url), { ...init, headers });
+}
+
+/** A request with no cookies at all. */
+export function signedOutRequest(url: string, init?: RequestInit): Request {
+  return new Request(absolute(url), init);
+}
+
+/** What a loader or action answered, whether it returned or threw. */
+export interface RouteResult {
+  status: number;
+  headers: Headers;
+  /** `Location`, for redirects. */
+  location: string | null;
+  /** The JSON data a page would get (undefined for redirects and non-JSON bodies). */
+  data: unknown;
+  response: Response;
+}
+
+type Handler = (args: { request: Request; params: Record<string, string>; context: RouterContextProvider }) => unknown;
+
+/**
+ * Call a route module's loader or action with a real Request, inside the app's root
+ * middleware (origin check, session rolling, no-store), and normalise what comes back.
+ */
+export async function callRoute(handler: Handler | undefined, request: Request, params: Record<string, string> = {}): Promise<RouteResult> {
+  if (!handler) throw new Error("callRoute: the route module has no such export");
+  const context = new RouterContextProvider();
+  const response = (await authMiddleware({ request, params, context, unstable_pattern: "", url: new URL(request.url) } as never, async () => {
+    try {
+      return toResponse(await handler({ request, params, context }));
+    } catch (thrown) {
+      if (thrown instanceof Response) return thrown;
+      if (isDataWithInit(thrown)) return toResponse(thrown);
+      throw thrown;
+    }
+  })) as Response;
+  let data: unknown;
+  if ((response.headers.get("Content-Type") ?? "").includes("json")) data = await response.clone().json();
+  return { status: response.status, headers: response.headers, location: response.headers.get("Location"), data, response };
+}
+
+function isDataWithInit(value: unknown): value is { data: unknown; init: ResponseInit | null } {
+  return typeof value === "object" && value !== null && (value as { type?: string }).type === "DataWithResponseInit";
+}
+
+function toResponse(value: unknown): Response {
+  if (value instanceof Response) return value;
+  if (isDataWithInit(value)) {
+    const headers = new Headers(value.init?.headers);
+    headers.set("Content-Type", "application/json");
+    return new Response(JSON.stringify(value.data ?? null), { status: value.init?.status ?? 200, headers });
+  }
+  return Response.json(value ?? null);
+}
+
+/** Asserts that a result is a redirect to sign-in that brings the person back to `returnTo`. */
+export function expectRedirectToLogin(result: RouteResult, returnTo: string): void {
+  expect([302, 303]).toContain(result.status);
+  expect(result.location).toBe(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+}
+
+/** Keeps cookies across requests, as a browser would (name → value; expiry by Max-Age=0). */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>();
+
+  /** Take the Set-Cookie headers of a response (or a RouteResult). */
+  store(from: Response | RouteResult | Headers): this {
+    const headers = from instanceof Headers ? from : from instanceof Response ? from.headers : from.headers;
+    for (const line of headers.getSetCookie()) {
+      const [pair = "", ...attributes] = line.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === "";
+      if (expired) this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+    return this;
+  }
+
+  get(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#cookies.has(name);
+  }
+
+  set(name: string, value: string): void {
+    this.#cookies.set(name, value);
+  }
+
+  delete(name: string): void {
+    this.#cookies.delete(name);
+  }
+
+  header(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+
+  clone(): CookieJar {
+    const copy = new CookieJar();
+    for (const [name, value] of this.#cookies) copy.set(name, value);
+    return copy;
+  }
+}
+
+export type { AuthAdapter, Identity };
