@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  createWorkosMagicAuthAdapter,
+  WORKOS_MAGIC_AUTH,
+} from "../../../adapters/workos/magic-auth.server";
+import { Outbox } from "../../../app/mail/outbox.server";
+import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
+import { readAppEmail } from "../../conformance/harnesses/outbox";
+import { authFailure, emulatorClient, startContext } from "./helpers";
+
+const ADA = "ada@example.com";
+let emulator: WorkosEmulator;
+
+beforeAll(async () => {
+  emulator = await startWorkosEmulator();
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(() => {
+  emulator.reset();
+});
+
+function setup(emailMode: "workos" | "app", overrides: Parameters<typeof emulatorClient>[1] = {}) {
+  const { client, logged } = emulatorClient(emulator, overrides);
+  const outbox = new Outbox();
+  const adapter = createWorkosMagicAuthAdapter({
+    client,
+    emailMode,
+    mailer: outbox,
+    appName: "Acme",
+  });
+  /** The code as delivered in this mode. */
+  const code = () =>
+    (emailMode === "workos" ? emulator.lastEmailTo(ADA)?.code : readAppEmail(outbox, ADA)?.code) ??
+    "";
+  return { adapter, outbox, logged, code };
+}
+
+const verifyContext = { adapter: WORKOS_MAGIC_AUTH, ip: "192.0.2.1", userAgent: "vitest" };
+
+describe("workos-magic-auth: delivery and sign-in", () => {
+  for (const emailMode of ["workos", "app"] as const) {
+    it(`WORKOS_EMAIL=${emailMode}: the code signs in as the WorkOS user`, async () => {
+      const { adapter, code } = setup(emailMode);
+      const started = await adapter.start(ADA, startContext);
+      expect(started).toMatchObject({
+        delivered: { link: false, code: true },
+        adapter: WORKOS_MAGIC_AUTH,
+      });
+      expect(started.ref).toMatch(/^magic_auth_/);
+      expect(code()).toMatch(/^\d{6}$/);
+      const identity = await adapter.verify(
+        { kind: "code", email: ADA, code: code() },
+        verifyContext,
+      );
+      expect(identity).toMatchObject({ email: ADA, adapter: WORKOS_MAGIC_AUTH });
+      expect(identity.id).toMatch(/^user_/);
+    });
+  }
+
+  it("WORKOS_EMAIL=app mails the code alone with the app's template", async () => {
+    const { adapter, outbox } = setup("app");
+    await adapter.start(ADA, startContext);
+    const message = outbox.latestTo(ADA);
+    expect(message?.subject).toBe("Sign in to Acme");
+    expect(message?.text).toContain(emulator.lastEmailTo(ADA)?.code ?? "missing");
+    expect(message?.text).toContain("10 minutes");
+    expect(message?.text).not.toMatch(/https?:\/\//);
+  });
+
+  it("WORKOS_EMAIL=workos leaves the mail to WorkOS", async () => {
+    const { adapter, outbox } = setup("workos");
+    await adapter.start(ADA, startContext);
+    expect(outbox.list()).toHaveLength(0);
+    expect(emulator.lastEmailTo(ADA)?.kind).toBe("magic_auth");
+  });
+
+  it("sendCode issues a code like start (email me a code instead)", async () => {
+    const { adapter, code } = setup("workos");
+    const sent = await adapter.sendCode(ADA, startContext);
+    expect(sent.delivered).toEqual({ link: false, code: true });
+    expect(
+      (await adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext)).email,
+    ).toBe(ADA);
+  });
+
+  it("a mailer failure in app mode is unavailable", async () => {
+    const { client } = emulatorClient(emulator);
+    const adapter = createWorkosMagicAuthAdapter({
+      client,
+      emailMode: "app",
+      mailer: { send: () => Promise.reject(new Error("SMTP 554")) },
+    });
+    expect((await authFailure(adapter.start(ADA, startContext))).code).toBe("unavailable");
+  });
+
+  it("malformed codes are invalid without spending WorkOS's attempts", async () => {
+    const { adapter } = setup("workos");
+    for (const code of ["", "12345", "1234567", "12a456", "１２３４５６"]) {
+      expect(
+        (await authFailure(adapter.verify({ kind: "code", email: ADA, code }, verifyContext))).code,
+      ).toBe("invalid");
+    }
+    expect(
+      (await authFailure(adapter.verify({ kind: "callback", code: "c" }, verifyContext))).code,
+    ).toBe("invalid");
+    expect(emulator.requests()).toHaveLength(0);
+  });
+});
+
+describe("workos-magic-auth: WorkOS's one-time-code errors", () => {
+  it("invalid_one_time_code → invalid", async () => {
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    const wrong = code() === "000000" ? "000001" : "000000";
+    expect(
+      (await authFailure(adapter.verify({ kind: "code", email: ADA, code: wrong }, verifyContext)))
+        .code,
+    ).toBe("invalid");
+  });
+
+  it("one_time_code_previously_used → used", async () => {
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    await adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext);
+    expect(
+      (await authFailure(adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext)))
+        .code,
+    ).toBe("used");
+  });
+
+  it("one_time_code_expired → expired", async () => {
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    emulator.advance(10 * 60_000 + 1_000);
+    expect(
+      (await authFailure(adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext)))
+        .code,
+    ).toBe("expired");
+  });
+
+  it("one_time_code_too_many_attempts → too_many_attempts, even for the right code after", async () => {
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    const wrong = code() === "000000" ? "000001" : "000000";
+    for (let i = 0; i < 5; i++) {
+      await authFailure(adapter.verify({ kind: "code", email: ADA, code: wrong }, verifyContext));
+    }
+    expect(
+      (await authFailure(adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext)))
+        .code,
+    ).toBe("too_many_attempts");
+  });
+
+  it("each code in WorkOS's table maps, as WorkOS sends it", async () => {
+    const { adapter } = setup("workos");
+    const table = {
+      invalid_one_time_code: "invalid",
+      one_time_code_previously_used: "used",
+      one_time_code_expired: "expired",
+      one_time_code_too_many_attempts: "too_many_attempts",
+    } as const;
+    for (const [workosCode, expected] of Object.entries(table)) {
+      emulator.failNext("/user_management/authenticate", {
+        status: 400,
+        body: { code: workosCode, message: "No." },
+      });
+      const error = await authFailure(
+        adapter.verify({ kind: "code", email: ADA, code: "123456" }, verifyContext),
+      );
+      expect(error.code, workosCode).toBe(expected);
+    }
+  });
+});
+
+describe("workos-magic-auth: provider failures", () => {
+  for (const emailMode of ["workos", "app"] as const) {
+    describe(`WORKOS_EMAIL=${emailMode}`, () => {
+      it("a bad API key (401) is misconfigured at start and at verify, logged with the request id", async () => {
+        const { adapter, logged, outbox } = setup(emailMode, { apiKey: "sk_test_wrong" });
+        const error = await authFailure(adapter.start(ADA, startContext));
+        expect(error.code).toBe("misconfigured");
+        expect(outbox.list()).toHaveLength(0);
+        expect(
+          (
+            await authFailure(
+              adapter.verify({ kind: "code", email: ADA, code: "123456" }, verifyContext),
+            )
+          ).code,
+        ).toBe("misconfigured");
+        expect(logged.map((l) => [l.operation, l.mappedTo, l.status])).toEqual([
+          ["start", "misconfigured", 401],
+          ["verify", "misconfigured", 401],
+        ]);
+        expect(logged[0]?.requestId).toBe(error.requestId);
+      });
+
+      it("429 with Retry-After is rate_limited with retryAfter", async () => {
+        const { adapter } = setup(emailMode);
+        emulator.failNext("/user_management/magic_auth", { status: 429, retryAfter: 42 });
+        expect(await authFailure(adapter.start(ADA, startContext))).toMatchObject({
+          code: "rate_limited",
+          retryAfter: 42,
+        });
+      });
+
+      it("500 and a non-JSON answer are unavailable", async () => {
+        const { adapter } = setup(emailMode);
+        emulator.failNext("/user_management/magic_auth", { status: 500 });
+        expect((await authFailure(adapter.start(ADA, startContext))).code).toBe("unavailable");
+        emulator.failNext("/user_management/magic_auth", {
+          status: 503,
+          body: "<html>upstream down</html>",
+        });
+        expect((await authFailure(adapter.start(ADA, startContext))).code).toBe("unavailable");
+      });
+
+      it("a slow answer is unavailable by timeout", async () => {
+        const { adapter } = setup(emailMode, { timeoutMs: 100 });
+        emulator.failNext("/user_management/magic_auth", { delayMs: 1_000 });
+        const began = Date.now();
+        expect((await authFailure(adapter.start(ADA, startContext))).code).toBe("unavailable");
+        expect(Date.now() - began).toBeLessThan(900);
+      });
+    });
+  }
+
+  it("WorkOS's own send limit (3 a minute per address) is rate_limited with the time left", async () => {
+    const { adapter } = setup("workos");
+    for (let i = 0; i < 3; i++) await adapter.start(ADA, startContext);
+    emulator.advance(20_000);
+    const error = await authFailure(adapter.start(ADA, startContext));
+    expect(error.code).toBe("rate_limited");
+    expect(error.retryAfter).toBe(40);
+  });
+
+  it("verify failures: 429 without Retry-After waits a default minute; 500 and timeouts are unavailable", async () => {
+    const { adapter } = setup("workos", { timeoutMs: 100 });
+    const proof = { kind: "code" as const, email: ADA, code: "123456" };
+    emulator.failNext("/user_management/authenticate", { status: 429 });
+    expect(await authFailure(adapter.verify(proof, verifyContext))).toMatchObject({
+      code: "rate_limited",
+      retryAfter: 60,
+    });
+    emulator.failNext("/user_management/authenticate", { status: 500 });
+    expect((await authFailure(adapter.verify(proof, verifyContext))).code).toBe("unavailable");
+    emulator.failNext("/user_management/authenticate", { delayMs: 1_000 });
+    expect((await authFailure(adapter.verify(proof, verifyContext))).code).toBe("unavailable");
+  });
+});
