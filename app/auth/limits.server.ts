@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { sha256Hex } from "../lib/crypto.server";
 import { StoreUnavailableError } from "../store/errors";
+import { DEFAULT_CONNECT_TIMEOUT_MS, firstConnection } from "../store/redis.server";
 
 /** What a limit says about one attempt. `retryAfterSeconds` is at least 1. */
 export type LimitDecision =
@@ -94,6 +95,12 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     });
   };
 
+  const backend = options.backend;
+  /** A fresh client may still be connecting at start-up; wait for that, not for reconnects. */
+  const connected = async () => {
+    if (backend.kind === "redis") await firstConnection(backend.client, DEFAULT_CONNECT_TIMEOUT_MS);
+  };
+
   const spacing = spacingSeconds > 0 ? limiter("send:spacing", 1, spacingSeconds) : undefined;
   const emailHourly = limiter("send:email", emailPerHour, hour);
   const ipSends = limiter("send:ip", ipPerHour, hour);
@@ -103,6 +110,7 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
 
   return {
     async allowSend(email, ip) {
+      await connected();
       const emailKey = hashEmail(email);
       const steps: Array<[Limiter, string, Refusal["reason"]]> = [];
       if (spacing) steps.push([spacing, emailKey, "email_spacing"]);
@@ -126,6 +134,7 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     },
 
     async allowVerify(email, ip) {
+      await connected();
       if (email !== undefined) {
         const record = await settle([failures.get(hashEmail(email))]);
         const count = record[0];
@@ -142,12 +151,14 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     },
 
     async recordFailure(email) {
+      await connected();
       // The window starts at the first failure and is not extended (fixed window): after
       // `lockoutWindowSeconds` without reaching the limit the count starts over.
       await settle([failures.penalty(hashEmail(email), 1)]);
     },
 
     async recordSuccess(email) {
+      await connected();
       await settle([failures.delete(hashEmail(email))]);
     },
   };

@@ -41,7 +41,7 @@ export interface RedisStore extends Store {
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 /** Longest pause between reconnect attempts: recovery within about a second of Redis returning. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
@@ -132,38 +132,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     client.defineCommand(name, { numberOfKeys: 1, lua });
   }
   const scripts = client as unknown as ScriptCommands;
+  watch(client);
   const k = (key: string) => prefix + key;
-
-  let everReady = client.status === "ready";
-  client.on("ready", () => (everReady = true));
-
-  /**
-   * Right after start-up the first connection may still be in progress: wait for it, bounded
-   * by the connect timeout. Once the store has been up, a lost connection fails at once
-   * (the offline queue is off) rather than making each request wait for the reconnect.
-   */
-  async function connected(): Promise<void> {
-    if (client.status === "ready" || everReady) return;
-    if (client.status === "wait") client.connect().catch(() => undefined);
-    if (client.status === "end") return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        client.off("ready", done);
-        client.off("error", done);
-        client.off("end", done);
-        resolve();
-      };
-      const timer = setTimeout(done, connectTimeoutMs);
-      client.once("ready", done);
-      client.once("error", done);
-      client.once("end", done);
-    });
-  }
 
   async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
     try {
-      await connected();
+      await firstConnection(client, connectTimeoutMs);
       return await command();
     } catch (error) {
       throw new StoreUnavailableError(`Redis ${what} failed: ${messageOf(error)}`, {
@@ -219,6 +193,44 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       else client.disconnect();
     },
   };
+}
+
+/** Clients that have been connected at least once. */
+const wasReady = new WeakSet<Redis>();
+
+function watch(client: Redis): void {
+  if (client.status === "ready") wasReady.add(client);
+  if (!client.listeners("ready").includes(markReady)) client.on("ready", markReady);
+}
+
+function markReady(this: Redis): void {
+  wasReady.add(this);
+}
+
+/**
+ * Right after start-up the first connection may still be in progress: wait for it, bounded
+ * by `timeoutMs`. Once a client has been up, a lost connection is not waited for: calls
+ * fail at once (the offline queue is off) rather than each request waiting out the
+ * reconnect. Never rejects; the command that follows reports the failure.
+ */
+export async function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
+  watch(client);
+  if (client.status === "ready" || wasReady.has(client)) return;
+  if (client.status === "wait") client.connect().catch(() => undefined);
+  if (client.status === "end") return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      client.off("error", done);
+      client.off("end", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    client.once("ready", done);
+    client.once("error", done);
+    client.once("end", done);
+  });
 }
 
 function ttl(ttlMs: number): number {

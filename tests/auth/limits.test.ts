@@ -1,0 +1,418 @@
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  clientIp,
+  createSignInLimits,
+  type LimitDecision,
+  type SignInLimits,
+  type SignInLimitsOptions,
+} from "../../app/auth/limits.server";
+import { randomId } from "../../app/lib/crypto.server";
+import { isStoreUnavailableError } from "../../app/store/errors";
+import { createRedisClient } from "../../app/store/redis.server";
+import { startRedisServer, type RedisServer } from "../support/redis-server";
+
+// rate-limiter-flexible keeps real time, so windows are configured short (whole seconds)
+// and the few tests that must see a window pass wait just over one second.
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const PAST_ONE_SECOND = 1_100;
+
+let server: RedisServer;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await server?.stop();
+});
+
+function redisClient(): Redis {
+  const client = createRedisClient({ url: server.url, onConnectionError: () => undefined });
+  clients.push(client);
+  return client;
+}
+
+type Overrides = Omit<SignInLimitsOptions, "backend">;
+
+interface Backend {
+  name: "memory" | "redis";
+  /** Fresh limits with their own key prefix; `shared` gives another instance on the same state. */
+  create(overrides?: Overrides): { limits: SignInLimits; another(): SignInLimits };
+}
+
+const backends: Backend[] = [
+  {
+    name: "memory",
+    create(overrides = {}) {
+      const prefix = `m${randomId(4)}:`;
+      const limits = createSignInLimits({ backend: { kind: "memory" }, prefix, ...overrides });
+      return {
+        limits,
+        another: () => {
+          throw new Error("memory limits are per process");
+        },
+      };
+    },
+  },
+  {
+    name: "redis",
+    create(overrides = {}) {
+      const prefix = `r${randomId(4)}:`;
+      const make = () =>
+        createSignInLimits({
+          backend: { kind: "redis", client: redisClient() },
+          prefix,
+          ...overrides,
+        });
+      return { limits: make(), another: make };
+    },
+  },
+];
+
+const allowed: LimitDecision = { allowed: true };
+const email = () => `person-${randomId(4)}@example.com`;
+
+function refusedFor(decision: LimitDecision): string | undefined {
+  return decision.allowed ? undefined : decision.reason;
+}
+
+// Every test has its own key prefix, so all of them (both backends) run at once.
+describe.concurrent("sign-in limits", () => {
+  for (const backend of backends) {
+    describe(`on ${backend.name}`, () => {
+      describe("S11 send throttling", () => {
+        it("refuses a second send within the spacing, with Retry-After ≈ the spacing", async () => {
+          const { limits } = backend.create();
+          const to = email();
+          expect(await limits.allowSend(to, "198.51.100.1")).toEqual(allowed);
+          const second = await limits.allowSend(to, "198.51.100.1");
+          expect(second).toMatchObject({ allowed: false, reason: "email_spacing" });
+          if (!second.allowed) {
+            expect(second.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+            expect(second.retryAfterSeconds).toBeLessThanOrEqual(60);
+          }
+        });
+
+        it("six requests in a row allow exactly one send", async () => {
+          const { limits } = backend.create();
+          const to = email();
+          const decisions = [];
+          for (let i = 0; i < 6; i++) decisions.push(await limits.allowSend(to, "198.51.100.2"));
+          expect(decisions.filter((d) => d.allowed)).toHaveLength(1);
+          expect(decisions[0]).toEqual(allowed);
+        });
+
+        it("of 20 concurrent sends to one address, exactly one is allowed", async () => {
+          const { limits } = backend.create();
+          const to = email();
+          const decisions = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => limits.allowSend(to, `198.51.100.${i + 10}`)),
+          );
+          expect(decisions.filter((d) => d.allowed)).toHaveLength(1);
+        });
+
+        it("over an hour: spacing between sends, sends 2–5 allowed, the 6th refused as hourly", async () => {
+          const { limits } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 5 });
+          const to = email();
+          expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+          expect(refusedFor(await limits.allowSend(to, undefined))).toBe("email_spacing");
+          for (let n = 2; n <= 5; n++) {
+            await sleep(PAST_ONE_SECOND);
+            expect(await limits.allowSend(to, undefined), `send ${n}`).toEqual(allowed);
+          }
+          await sleep(PAST_ONE_SECOND);
+          const sixth = await limits.allowSend(to, undefined);
+          expect(sixth).toMatchObject({ allowed: false, reason: "email_hourly" });
+          if (!sixth.allowed) expect(sixth.retryAfterSeconds).toBeGreaterThan(3_500);
+          // The refusal gave back the spacing it took: the next try still says "hourly".
+          expect(refusedFor(await limits.allowSend(to, undefined))).toBe("email_hourly");
+        });
+
+        it("refused sends cost nothing: throttled attempts do not spend the hourly budget", async () => {
+          const { limits } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 2 });
+          const to = email();
+          expect(await limits.allowSend(to, "198.51.100.3")).toEqual(allowed);
+          for (let i = 0; i < 10; i++) {
+            expect(refusedFor(await limits.allowSend(to, "198.51.100.3"))).toBe("email_spacing");
+          }
+          await sleep(PAST_ONE_SECOND);
+          expect(await limits.allowSend(to, "198.51.100.3")).toEqual(allowed);
+        });
+
+        it("a send refused for its IP leaves the address's budgets untouched", async () => {
+          const { limits } = backend.create({ ipPerHour: 1 });
+          expect(await limits.allowSend(email(), "198.51.100.4")).toEqual(allowed);
+          const victim = email();
+          expect(refusedFor(await limits.allowSend(victim, "198.51.100.4"))).toBe("ip");
+          // Same address right away from another IP: neither spacing nor hourly was taken.
+          expect(await limits.allowSend(victim, "198.51.100.5")).toEqual(allowed);
+        });
+
+        it("keeps each address's budget separate", async () => {
+          const { limits } = backend.create();
+          expect(await limits.allowSend(email(), undefined)).toEqual(allowed);
+          expect(await limits.allowSend(email(), undefined)).toEqual(allowed);
+        });
+
+        it("treats differently written forms of one address as one", async () => {
+          const { limits } = backend.create();
+          const local = `case-${randomId(4)}`;
+          expect(await limits.allowSend(`${local}@example.com`, undefined)).toEqual(allowed);
+          expect(
+            refusedFor(await limits.allowSend(` ${local.toUpperCase()}@EXAMPLE.COM `, undefined)),
+          ).toBe("email_spacing");
+        });
+      });
+
+      describe("S11 S12 per-IP budgets", () => {
+        it("refuses sends from one IP past its hourly budget, whatever the addresses", async () => {
+          const { limits } = backend.create({ ipPerHour: 3 });
+          for (let i = 0; i < 3; i++)
+            expect(await limits.allowSend(email(), "203.0.113.9")).toEqual(allowed);
+          const fourth = await limits.allowSend(email(), "203.0.113.9");
+          expect(fourth).toMatchObject({ allowed: false, reason: "ip" });
+          if (!fourth.allowed) expect(fourth.retryAfterSeconds).toBeGreaterThan(3_500);
+          expect(await limits.allowSend(email(), "203.0.113.10")).toEqual(allowed);
+        });
+
+        it("counts verify attempts per IP, separately from sends", async () => {
+          const { limits } = backend.create({ ipPerHour: 2 });
+          expect(await limits.allowVerify(email(), "203.0.113.20")).toEqual(allowed);
+          expect(await limits.allowVerify(undefined, "203.0.113.20")).toEqual(allowed);
+          expect(refusedFor(await limits.allowVerify(email(), "203.0.113.20"))).toBe("ip");
+          expect(await limits.allowSend(email(), "203.0.113.20")).toEqual(allowed);
+          expect(await limits.allowVerify(email(), "203.0.113.21")).toEqual(allowed);
+        });
+
+        it("S12 rotating X-Forwarded-For does not escape the IP budget (trustProxy 1)", async () => {
+          const { limits } = backend.create({ ipPerHour: 3 });
+          const decisions = [];
+          for (let i = 0; i < 6; i++) {
+            const request = new Request("https://app.example/login", {
+              method: "POST",
+              // The client writes anything on the left; the proxy appends the address it saw.
+              headers: { "X-Forwarded-For": `10.0.${i}.${i}, 192.0.2.${i + 1}, 203.0.113.77` },
+            });
+            decisions.push(await limits.allowSend(email(), clientIp(request, 1)));
+          }
+          expect(decisions.map(refusedFor)).toEqual([
+            undefined,
+            undefined,
+            undefined,
+            "ip",
+            "ip",
+            "ip",
+          ]);
+        });
+
+        it("S12 rotating IPv6 addresses within one /64 does not escape the IP budget", async () => {
+          const { limits } = backend.create({ ipPerHour: 2 });
+          const decisions = [];
+          for (let i = 1; i <= 4; i++) {
+            decisions.push(await limits.allowSend(email(), `2001:db8:1:2::${i.toString(16)}`));
+          }
+          expect(decisions.map(refusedFor)).toEqual([undefined, undefined, "ip", "ip"]);
+          expect(await limits.allowSend(email(), "2001:db8:1:3::1")).toEqual(allowed);
+        });
+      });
+
+      describe("S10 lockout after consecutive failures", () => {
+        it("locks the address after N failures, for the rest of the window", async () => {
+          const { limits } = backend.create({ lockoutFailures: 3, lockoutWindowSeconds: 600 });
+          const who = email();
+          for (let i = 0; i < 2; i++) {
+            expect(await limits.allowVerify(who, undefined)).toEqual(allowed);
+            await limits.recordFailure(who);
+          }
+          expect(await limits.allowVerify(who, undefined)).toEqual(allowed);
+          await limits.recordFailure(who);
+          const locked = await limits.allowVerify(who, "203.0.113.30");
+          expect(locked).toMatchObject({ allowed: false, reason: "locked" });
+          if (!locked.allowed) {
+            expect(locked.retryAfterSeconds).toBeGreaterThan(590);
+            expect(locked.retryAfterSeconds).toBeLessThanOrEqual(600);
+          }
+          // Only that address.
+          expect(await limits.allowVerify(email(), "203.0.113.30")).toEqual(allowed);
+        });
+
+        it("a success clears the count: only consecutive failures lock", async () => {
+          const { limits } = backend.create({ lockoutFailures: 3 });
+          const who = email();
+          await limits.recordFailure(who);
+          await limits.recordFailure(who);
+          await limits.recordSuccess(who);
+          await limits.recordFailure(who);
+          await limits.recordFailure(who);
+          expect(await limits.allowVerify(who, undefined)).toEqual(allowed);
+          await limits.recordFailure(who);
+          expect(refusedFor(await limits.allowVerify(who, undefined))).toBe("locked");
+        });
+
+        it("a lockout ends when its window passes", async () => {
+          const { limits } = backend.create({ lockoutFailures: 2, lockoutWindowSeconds: 1 });
+          const who = email();
+          await limits.recordFailure(who);
+          await limits.recordFailure(who);
+          expect(refusedFor(await limits.allowVerify(who, undefined))).toBe("locked");
+          await sleep(PAST_ONE_SECOND);
+          expect(await limits.allowVerify(who, undefined)).toEqual(allowed);
+        });
+
+        it("a locked address does not spend the IP's verify budget", async () => {
+          const { limits } = backend.create({ lockoutFailures: 1, ipPerHour: 1 });
+          const who = email();
+          await limits.recordFailure(who);
+          expect(refusedFor(await limits.allowVerify(who, "203.0.113.40"))).toBe("locked");
+          expect(await limits.allowVerify(email(), "203.0.113.40")).toEqual(allowed);
+        });
+      });
+
+      it("rejects settings the backend cannot honour", () => {
+        expect(() => backend.create({ emailSpacingSeconds: 0.5 })).toThrow(RangeError);
+        expect(() => backend.create({ ipPerHour: 0 })).toThrow(RangeError);
+        expect(() => backend.create({ lockoutWindowSeconds: 0 })).toThrow(RangeError);
+      });
+
+      if (backend.name === "redis") {
+        describe("shared by two app instances on one Redis", () => {
+          it("S10 a lockout recorded on A holds on B, and a success on B clears it for A", async () => {
+            const shared = backend.create({ lockoutFailures: 3 });
+            const a = shared.limits;
+            const b = shared.another();
+            const who = email();
+            for (let i = 0; i < 3; i++) await a.recordFailure(who);
+            expect(refusedFor(await b.allowVerify(who, undefined))).toBe("locked");
+            await b.recordSuccess(who);
+            expect(await a.allowVerify(who, undefined)).toEqual(allowed);
+          });
+
+          it("S11 a send on A throttles the same address on B", async () => {
+            const shared = backend.create();
+            const to = email();
+            expect(await shared.limits.allowSend(to, undefined)).toEqual(allowed);
+            expect(refusedFor(await shared.another().allowSend(to, undefined))).toBe(
+              "email_spacing",
+            );
+          });
+
+          it("keeps keys under the prefix and never stores an address or IP in plain text", async () => {
+            const prefix = `keys${randomId(4)}:`;
+            const client = redisClient();
+            const limits = createSignInLimits({ backend: { kind: "redis", client }, prefix });
+            const who = `plain-${randomId(4)}@example.com`;
+            await limits.allowSend(who, "203.0.113.50");
+            await limits.allowVerify(who, "203.0.113.50");
+            await limits.recordFailure(who);
+            const keys = await client.keys("*");
+            const ours = keys.filter((key) => key.startsWith(prefix));
+            expect(ours.length).toBeGreaterThanOrEqual(4);
+            for (const key of keys) {
+              expect(key).not.toContain("plain-");
+              expect(key).not.toContain("203.0.113");
+            }
+          });
+        });
+      }
+    });
+  }
+});
+
+// Last: stops and restarts the shared server.
+describe("sign-in limits when Redis fails (fail closed)", () => {
+  it("every method rejects quickly with StoreUnavailableError, and works again once Redis is back", async () => {
+    const limits = createSignInLimits({
+      backend: { kind: "redis", client: redisClient() },
+      prefix: `f${randomId(4)}:`,
+    });
+    expect(await limits.allowSend(email(), "198.51.100.60")).toEqual(allowed);
+    await server.kill();
+    try {
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ["allowSend", () => limits.allowSend(email(), "198.51.100.60")],
+        ["allowVerify", () => limits.allowVerify(email(), "198.51.100.60")],
+        ["recordFailure", () => limits.recordFailure(email())],
+        ["recordSuccess", () => limits.recordSuccess(email())],
+      ];
+      for (const [name, call] of calls) {
+        const started = Date.now();
+        const error = await call().then(
+          () => new Error(`${name} resolved while Redis was down`),
+          (e: unknown) => e,
+        );
+        expect(isStoreUnavailableError(error), `${name}: ${String(error)}`).toBe(true);
+        expect(Date.now() - started, name).toBeLessThan(1_500);
+      }
+    } finally {
+      await server.restart();
+    }
+    const deadline = Date.now() + 5_000;
+    let decision: LimitDecision | undefined;
+    while (!decision) {
+      decision = await limits.allowSend(email(), "198.51.100.60").catch((error: unknown) => {
+        if (Date.now() > deadline) throw error;
+        return sleep(50).then(() => undefined);
+      });
+    }
+    expect(decision).toEqual(allowed);
+  });
+});
+
+describe("S12 clientIp: X-Forwarded-For only for trusted hops", () => {
+  const req = (...xff: string[]) => {
+    const headers = new Headers();
+    for (const line of xff) headers.append("X-Forwarded-For", line);
+    return new Request("https://app.example/", { headers });
+  };
+
+  it("with trustProxy 0 ignores the header and uses the socket address (or nothing)", () => {
+    expect(clientIp(req("203.0.113.1"), 0)).toBeUndefined();
+    expect(clientIp(req("203.0.113.1"), 0, "192.0.2.7")).toBe("192.0.2.7");
+    expect(clientIp(req(), 0, "::ffff:192.0.2.7")).toBe("192.0.2.7");
+  });
+
+  it("with N hops takes the Nth address from the right", () => {
+    const request = req("1.1.1.1, 2.2.2.2, 3.3.3.3");
+    expect(clientIp(request, 1)).toBe("3.3.3.3");
+    expect(clientIp(request, 2)).toBe("2.2.2.2");
+    expect(clientIp(request, 3)).toBe("1.1.1.1");
+  });
+
+  it("combines several header lines in order", () => {
+    expect(clientIp(req("1.1.1.1", "2.2.2.2, 3.3.3.3"), 2)).toBe("2.2.2.2");
+    expect(clientIp(req("1.1.1.1, 2.2.2.2", "3.3.3.3"), 3)).toBe("1.1.1.1");
+  });
+
+  it("with fewer entries than hops takes the leftmost; with no header, the socket", () => {
+    expect(clientIp(req("4.4.4.4"), 2)).toBe("4.4.4.4");
+    expect(clientIp(req(), 1, "192.0.2.8")).toBe("192.0.2.8");
+    expect(clientIp(req(), 1)).toBeUndefined();
+  });
+
+  it("understands the forms proxies write: ports, brackets, IPv6, mapped IPv4", () => {
+    expect(clientIp(req("203.0.113.5:4711"), 1)).toBe("203.0.113.5");
+    expect(clientIp(req("[2001:DB8::1]:443"), 1)).toBe("2001:db8::1");
+    expect(clientIp(req("2001:db8::2"), 1)).toBe("2001:db8::2");
+    expect(clientIp(req("::ffff:198.51.100.9"), 1)).toBe("198.51.100.9");
+  });
+
+  it("ignores malformed values: never returns a string that is not an IP", () => {
+    for (const bad of [
+      "unknown",
+      "not-an-ip",
+      "999.1.1.1",
+      "1.2.3",
+      "<script>",
+      "_hidden",
+      "1.1.1.1 2.2.2.2",
+    ]) {
+      expect(clientIp(req(`9.9.9.9, ${bad}`), 1), bad).toBeUndefined();
+    }
+    expect(clientIp(req("203.0.113.1"), 0, "garbage")).toBeUndefined();
+    // A malformed entry the client wrote further left changes nothing.
+    expect(clientIp(req("garbage, 203.0.113.2"), 1)).toBe("203.0.113.2");
+  });
+});
