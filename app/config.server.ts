@@ -78,39 +78,9 @@ function configSchema(production: boolean) {
       PORT: optionalString.transform((v) => v ?? "3000").pipe(z.coerce.number<string>().int().min(0).max(65535)),
       HOST: optionalString.transform((v) => v ?? "0.0.0.0"),
     })
-    .transform((env, ctx) => {
+    .transform((env) => {
       const adapter: AdapterName = env.AUTH_ADAPTER ?? (env.WORKOS_API_KEY ? "workos" : "local");
-      const usesWorkos = adapter.startsWith("workos");
-      if (usesWorkos) {
-        if (!env.WORKOS_API_KEY) ctx.addIssue({ code: "custom", path: ["WORKOS_API_KEY"], message: `is required for AUTH_ADAPTER=${adapter}` });
-        if (!env.WORKOS_CLIENT_ID) ctx.addIssue({ code: "custom", path: ["WORKOS_CLIENT_ID"], message: `is required for AUTH_ADAPTER=${adapter}` });
-      }
-      if (adapter === "blockid") {
-        for (const name of ["BLOCKID_DNS", "BLOCKID_COMMUNITY", "BLOCKID_LICENSE_KEY"] as const) {
-          if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required for AUTH_ADAPTER=blockid" });
-        }
-      }
-      // The app sends mail itself unless WorkOS (or BlockID) delivers everything.
-      const appSendsMail = adapter === "local" || (usesWorkos && env.WORKOS_EMAIL === "app");
-      let mailTransport = env.MAIL_TRANSPORT ?? (production ? undefined : "outbox");
-      if (production && appSendsMail && !mailTransport) {
-        ctx.addIssue({ code: "custom", path: ["MAIL_TRANSPORT"], message: "is required in production (smtp)" });
-      }
-      if (production && mailTransport === "outbox" && !env.ALLOW_OUTBOX_IN_PRODUCTION) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["MAIL_TRANSPORT"],
-          message: "outbox keeps mail in memory and is not for production; set ALLOW_OUTBOX_IN_PRODUCTION=1 to opt in (benchmarks only)",
-        });
-      }
-      mailTransport ??= "outbox";
-      if (mailTransport === "smtp") {
-        if (!env.SMTP_URL) ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "is required when MAIL_TRANSPORT=smtp" });
-        if (!env.MAIL_FROM) ctx.addIssue({ code: "custom", path: ["MAIL_FROM"], message: "is required when MAIL_TRANSPORT=smtp" });
-      }
-      if (env.SESSION_IDLE_TIMEOUT > env.SESSION_MAX_AGE) {
-        ctx.addIssue({ code: "custom", path: ["SESSION_IDLE_TIMEOUT"], message: "must not exceed SESSION_MAX_AGE" });
-      }
+      const mailTransport = env.MAIL_TRANSPORT ?? "outbox";
       const origin = new URL(env.APP_ORIGIN);
       return {
         production,
@@ -149,6 +119,48 @@ function configSchema(production: boolean) {
     });
 }
 
+/**
+ * Rules that tie variables together, checked on the raw strings so that they are reported
+ * together with any malformed value: one message names every problem.
+ */
+function crossFieldProblems(env: Record<string, string | undefined>, production: boolean): string[] {
+  const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
+  const problems: string[] = [];
+  const adapter = value("AUTH_ADAPTER") ?? (value("WORKOS_API_KEY") ? "workos" : "local");
+  const usesWorkos = adapter.startsWith("workos");
+  if (usesWorkos) {
+    for (const name of ["WORKOS_API_KEY", "WORKOS_CLIENT_ID"]) {
+      if (!value(name)) problems.push(`${name} is required for AUTH_ADAPTER=${adapter}`);
+    }
+  }
+  if (adapter === "blockid") {
+    for (const name of ["BLOCKID_DNS", "BLOCKID_COMMUNITY", "BLOCKID_LICENSE_KEY"]) {
+      if (!value(name)) problems.push(`${name} is required for AUTH_ADAPTER=blockid`);
+    }
+  }
+  // The app sends mail itself unless the provider delivers everything.
+  const appSendsMail = adapter === "local" || (usesWorkos && value("WORKOS_EMAIL") === "app");
+  const transport = value("MAIL_TRANSPORT");
+  if (production && appSendsMail && !transport) problems.push("MAIL_TRANSPORT is required in production (smtp)");
+  const optedIn = ["1", "true"].includes(value("ALLOW_OUTBOX_IN_PRODUCTION") ?? "");
+  if (production && transport === "outbox" && !optedIn) {
+    problems.push(
+      "MAIL_TRANSPORT=outbox keeps mail in memory and is not for production; set ALLOW_OUTBOX_IN_PRODUCTION=1 to opt in (benchmarks only)",
+    );
+  }
+  if (transport === "smtp") {
+    for (const name of ["SMTP_URL", "MAIL_FROM"]) {
+      if (!value(name)) problems.push(`${name} is required when MAIL_TRANSPORT=smtp`);
+    }
+  }
+  const maxAge = Number(value("SESSION_MAX_AGE") ?? 604_800);
+  const idle = Number(value("SESSION_IDLE_TIMEOUT") ?? 86_400);
+  if (Number.isFinite(maxAge) && Number.isFinite(idle) && idle > maxAge) {
+    problems.push("SESSION_IDLE_TIMEOUT must not exceed SESSION_MAX_AGE");
+  }
+  return problems;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -160,10 +172,11 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const production = env.NODE_ENV === "production";
   const result = configSchema(production).safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
+    ...crossFieldProblems(env, production),
+  ];
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
 }
 

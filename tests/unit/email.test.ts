@@ -1,0 +1,57 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { normaliseEmail } from "../../app/auth/email";
+
+describe("S14 one address, validated after normalising", () => {
+  it.each([
+    ["  Person@Example.COM ", "person@example.com"],
+    ["first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"],
+    ["ＰＥＲＳＯＮ＠ｅｘａｍｐｌｅ．ｃｏｍ", "person@example.com"],
+    ["user@bücher.example", "user@xn--bcher-kva.example"],
+  ])("accepts %j as %j", (input, expected) => {
+    expect(normaliseEmail(input)).toEqual({ ok: true, email: expected });
+  });
+
+  it.each([
+    ["a@b.com,evil@attacker.com", "comma list"],
+    ["a@b.com;evil@attacker.com", "semicolon list"],
+    ['"evil@attacker.com"@b.com', "quoted local part"],
+    ["a@b@c.com", "two @"],
+    ["a＠b.com＠evil.com", "full-width @ that normalises into two"],
+    ["a b@c.com", "inner space"],
+    ["a@b.com\nBcc: x@y.com", "header injection"],
+    ["a\u0000@b.com", "control character"],
+    ["a@b.com\u200b", "zero-width character"],
+    ["<a@b.com>", "angle brackets"],
+    ["a@localhost", "no dot in the domain"],
+    ["a@-b.com", "label starting with a hyphen"],
+    [".a@b.com", "leading dot"],
+    ["a..b@c.com", "double dot"],
+    [`${"a".repeat(65)}@b.com`, "local part over 64"],
+    [`a@${"b".repeat(250)}.com`, "over 254 characters"],
+    ["a@b.c0m", "numeric top-level domain"],
+  ])("rejects %j (%s)", (input) => {
+    expect(normaliseEmail(input).ok).toBe(false);
+  });
+
+  it("rejects the empty and the non-string", () => {
+    expect(normaliseEmail("")).toEqual({ ok: false, reason: "empty" });
+    expect(normaliseEmail("   ")).toEqual({ ok: false, reason: "empty" });
+    expect(normaliseEmail(undefined)).toEqual({ ok: false, reason: "empty" });
+  });
+
+  it("whatever the input, an accepted address is one plain lower-case address of at most 254 characters", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), (input) => {
+        const result = normaliseEmail(input);
+        if (!result.ok) return;
+        expect(result.email.length).toBeLessThanOrEqual(254);
+        expect(result.email.split("@")).toHaveLength(2);
+        expect(result.email).toBe(result.email.toLowerCase());
+        expect(result.email).not.toMatch(/[\s,;"<>()\\\u0000-\u001f]/);
+        expect(normaliseEmail(result.email)).toEqual(result);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { createSessionManager, type SessionManagerOptions } from "../../app/auth/session.server";
+import { MemoryStore } from "../../app/store/memory.server";
+import { createTestClock } from "../support/clock";
+
+const OLD = "old-secret-0123456789abcdef0123456789";
+const NEW = "new-secret-0123456789abcdef0123456789";
+const USER = { id: "u1", email: "person@example.com", firstName: "Ada", adapter: "local" };
+
+function setup(overrides: Partial<SessionManagerOptions> = {}) {
+  const clock = createTestClock();
+  const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+  const options: SessionManagerOptions = {
+    secrets: [NEW],
+    secure: false,
+    maxAgeSeconds: 3600,
+    idleTimeoutSeconds: 600,
+    store,
+    clock,
+    ...overrides,
+  };
+  return { clock, store, options, sessions: createSessionManager(options) };
+}
+
+const requestWith = (setCookie: string) => new Request("http://localhost/", { headers: { Cookie: setCookie.split(";")[0] as string } });
+
+describe("sessions", () => {
+  it("S18 sets HttpOnly, SameSite=Lax, Path=/, and Secure with the __Host- prefix over https", async () => {
+    const plain = await setup().sessions.create(USER);
+    expect(plain.setCookie).toMatch(/^session=/);
+    expect(plain.setCookie).toMatch(/HttpOnly/);
+    expect(plain.setCookie).toMatch(/SameSite=Lax/);
+    expect(plain.setCookie).toMatch(/Path=\//);
+    expect(plain.setCookie).not.toMatch(/Secure|Domain/i);
+    const secure = await setup({ secure: true }).sessions.create(USER);
+    expect(secure.setCookie).toMatch(/^__Host-session=/);
+    expect(secure.setCookie).toMatch(/; Secure/);
+    expect(secure.setCookie).not.toMatch(/Domain/i);
+  });
+
+  it("S19 keeps nothing personal readable in the cookie, and stays small", async () => {
+    const { setCookie } = await setup().sessions.create(USER);
+    const value = decodeURIComponent(setCookie.split(";")[0]?.split("=").slice(1).join("=") ?? "");
+    const decoded = Buffer.from(value.split(".")[0] ?? "", "base64").toString("utf8");
+    expect(decoded).not.toContain("@");
+    expect(decoded).not.toContain("Ada");
+    expect(setCookie.length).toBeLessThan(1024);
+  });
+
+  it("S20 gives a new 128-bit session id at every sign-in", async () => {
+    const { sessions } = setup();
+    const a = await sessions.create(USER);
+    const b = await sessions.create(USER);
+    expect(a.session.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.session.id).not.toBe(b.session.id);
+  });
+
+  it("S21 refuses a session idle past the timeout, however fresh its cookie's Max-Age", async () => {
+    const { sessions, clock } = setup();
+    const { setCookie } = await sessions.create(USER);
+    clock.advance(599_000);
+    expect((await sessions.read(requestWith(setCookie))).session?.user.email).toBe(USER.email);
+    clock.advance(2_000);
+    const late = await sessions.read(requestWith(setCookie));
+    expect(late.session).toBeNull();
+    expect(late.setCookie).toMatch(/^session=;/);
+  });
+
+  it("S21 rolls the idle stamp at most once a minute, and never past the absolute lifetime", async () => {
+    const { sessions, clock } = setup();
+    let { setCookie } = await sessions.create(USER);
+    clock.advance(30_000);
+    expect((await sessions.read(requestWith(setCookie))).setCookie).toBeUndefined();
+    for (let elapsed = 30_000; elapsed + 300_000 < 3_600_000; elapsed += 300_000) {
+      clock.advance(300_000);
+      const read = await sessions.read(requestWith(setCookie));
+      expect(read.session).not.toBeNull();
+      expect(read.setCookie).toBeDefined();
+      setCookie = read.setCookie as string;
+    }
+    clock.advance(300_000);
+    expect((await sessions.read(requestWith(setCookie))).session).toBeNull();
+  });
+
+  it("S22 a destroyed session's copied cookie is refused until it would have expired", async () => {
+    const { sessions } = setup();
+    const { setCookie } = await sessions.create(USER);
+    const copy = requestWith(setCookie);
+    await sessions.destroy(requestWith(setCookie));
+    expect((await sessions.read(copy)).session).toBeNull();
+  });
+
+  it("S22 sign out everywhere ends every older session of that user only", async () => {
+    const { sessions, clock } = setup();
+    const a = await sessions.create(USER);
+    const other = await sessions.create({ ...USER, id: "u2", email: "other@example.com" });
+    clock.advance(1000);
+    await sessions.revokeAllFor(USER.id);
+    clock.advance(1000);
+    const fresh = await sessions.create(USER);
+    expect((await sessions.read(requestWith(a.setCookie))).session).toBeNull();
+    expect((await sessions.read(requestWith(other.setCookie))).session).not.toBeNull();
+    expect((await sessions.read(requestWith(fresh.setCookie))).session).not.toBeNull();
+  });
+
+  it("S24 verifies cookies signed with an older secret after rotation, and refuses unknown secrets", async () => {
+    const before = setup({ secrets: [OLD] });
+    const { setCookie } = await before.sessions.create(USER);
+    const rotated = createSessionManager({ ...before.options, secrets: [NEW, OLD] });
+    expect((await rotated.read(requestWith(setCookie))).session?.user.email).toBe(USER.email);
+    const stranger = createSessionManager({ ...before.options, secrets: [NEW] });
+    expect((await stranger.read(requestWith(setCookie))).session).toBeNull();
+  });
+
+  it("S26 treats malformed and huge cookies as no session, never an error", async () => {
+    const { sessions } = setup();
+    for (const cookie of ["session=", "session=%%%", "session=e30%3D.abc", `session=${"a".repeat(20_000)}`, "session=a.b.c"]) {
+      const read = await sessions.read(new Request("http://localhost/", { headers: { Cookie: cookie } }));
+      expect(read.session).toBeNull();
+    }
+  });
+});
