@@ -1,0 +1,99 @@
+// @vitest-environment jsdom
+import "@testing-library/jest-dom/vitest";
+import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { createRoutesStub } from "react-router";
+import { afterEach, describe, expect, it } from "vitest";
+import Login from "../../app/routes/login";
+import CheckEmail from "../../app/routes/login.check";
+
+afterEach(cleanup);
+
+function stub(routes: Parameters<typeof createRoutesStub>[0], path: string) {
+  const Stub = createRoutesStub(routes.map((r) => ({ HydrateFallback: () => null, ...r })));
+  return render(<Stub initialEntries={[path]} />);
+}
+
+describe("the login form", () => {
+  it("has a labelled email field and keeps the return path", async () => {
+    stub([{ path: "/login", Component: Login as never, loader: () => ({ returnTo: "/dashboard?x=1" }) }], "/login");
+    const field = await screen.findByLabelText("Email address");
+    expect(field).toHaveAttribute("name", "email");
+    expect(field).toHaveAttribute("type", "email");
+    expect(document.querySelector('input[name="returnTo"]')).toHaveValue("/dashboard?x=1");
+  });
+
+  it("shows the error the action returns, links it to the field, and moves focus to it", async () => {
+    stub(
+      [
+        {
+          path: "/login",
+          Component: Login as never,
+          loader: () => ({ returnTo: "/dashboard" }),
+          action: () => ({ error: { code: "invalid_input" } }),
+        },
+      ],
+      "/login",
+    );
+    await userEvent.type(await screen.findByLabelText("Email address"), "nope");
+    await userEvent.click(screen.getByRole("button", { name: "Email me a sign-in link" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Enter one email address");
+    expect(screen.getByLabelText("Email address")).toHaveAttribute("aria-describedby", alert.id);
+    expect(screen.getByLabelText("Email address")).toHaveAttribute("aria-invalid", "true");
+    await waitFor(() => expect(alert).toHaveFocus());
+  });
+
+  it("shows a pending state while the action runs", async () => {
+    let release: () => void = () => {};
+    stub(
+      [
+        {
+          path: "/login",
+          Component: Login as never,
+          loader: () => ({ returnTo: "/dashboard" }),
+          action: () => new Promise((resolve) => (release = () => resolve({ error: { code: "unavailable" } }))),
+        },
+      ],
+      "/login",
+    );
+    await userEvent.type(await screen.findByLabelText("Email address"), "a@b.co");
+    await userEvent.click(screen.getByRole("button", { name: "Email me a sign-in link" }));
+    expect(await screen.findByRole("button", { name: "Sending…" })).toBeDisabled();
+    release();
+    expect(await screen.findByRole("alert")).toHaveTextContent("unavailable right now");
+  });
+});
+
+describe("the check-email page", () => {
+  const pending = { email: "person@example.com", delivered: { link: true, code: true }, canSendCode: false, minutes: 10 };
+
+  it("offers a code field when a code was delivered, and a way to send again", async () => {
+    stub([{ path: "/login/check", Component: CheckEmail as never, loader: () => pending }], "/login/check");
+    const code = await screen.findByLabelText("Six-digit code");
+    expect(code).toHaveAttribute("name", "code");
+    expect(code).toHaveAttribute("autocomplete", "one-time-code");
+    expect(screen.getByRole("button", { name: "Send it again" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Email me a code instead" })).toBeNull();
+  });
+
+  it("has no code field for a link-only delivery, and offers a code when the adapter can send one", async () => {
+    stub(
+      [{ path: "/login/check", Component: CheckEmail as never, loader: () => ({ ...pending, delivered: { link: true, code: false }, canSendCode: true }) }],
+      "/login/check",
+    );
+    await screen.findByRole("heading", { name: "Check your email" });
+    expect(screen.queryByLabelText("Six-digit code")).toBeNull();
+    expect(screen.getByRole("button", { name: "Email me a code instead" })).toBeInTheDocument();
+  });
+
+  it("says how long to wait when rate limited", async () => {
+    stub(
+      [{ path: "/login/check", Component: CheckEmail as never, loader: () => pending, action: () => ({ error: { code: "rate_limited", retryAfter: 42 } }) }],
+      "/login/check",
+    );
+    await userEvent.type(await screen.findByLabelText("Six-digit code"), "123456");
+    await userEvent.click(screen.getByRole("button", { name: "Sign in with code" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Try again in 42 seconds");
+  });
+});
