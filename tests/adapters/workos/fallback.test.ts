@@ -57,6 +57,12 @@ for (const emailMode of ["workos", "app"] as const) {
       expect(identity).toMatchObject({ email: ADA, adapter: WORKOS_MAGIC_AUTH });
     });
 
+    it("Magic Link turned off (404) falls back too", async () => {
+      const { adapter } = setup(emailMode);
+      emulator.failNext("/passwordless/sessions", { status: 404, body: { message: "Not found." } });
+      expect((await adapter.start(ADA, startContext)).adapter).toBe(WORKOS_MAGIC_AUTH);
+    });
+
     it("Magic Link timing out falls back too", async () => {
       const { client } = emulatorClient(emulator, { timeoutMs: 100 });
       const outbox = new Outbox();
