@@ -2,8 +2,10 @@ import type { AdapterName, Config } from "../app/config.server";
 import type { Clock } from "../app/lib/clock";
 import type { Mailer } from "../app/mail/types";
 import type { Store } from "../app/store/types";
-import { AuthError } from "./errors";
+import { createBlockIdAdapter } from "./blockid";
+import { withFallback } from "./fallback";
 import { createLocalAdapter } from "./local";
+import { createWorkosClient, createWorkosMagicAuthAdapter, createWorkosMagicLinkAdapter } from "./workos/index.server";
 import type { AuthAdapter } from "./types";
 
 /** What every adapter factory may draw on. */
@@ -26,16 +28,47 @@ export type AdapterFactory = (deps: AdapterDependencies) => AuthAdapter;
 export const adapterFactories: Record<AdapterName, AdapterFactory> = {
   local: ({ config, store, mailer, clock, hashKey }) =>
     createLocalAdapter({ store, mailer, hashKey, clock, ttlSeconds: config.loginTtlSeconds, appName: config.appName }),
-  "workos-magic-link": notYet("workos-magic-link"),
-  "workos-magic-auth": notYet("workos-magic-auth"),
-  workos: notYet("workos"),
-  blockid: notYet("blockid"),
+  "workos-magic-link": (deps) => magicLink(deps),
+  "workos-magic-auth": (deps) => magicAuth(deps),
+  // Magic Link, with Magic Auth when passwordless sessions are down and for "email me a
+  // code instead" after a scanner used the link.
+  workos: (deps) => withFallback(magicLink(deps), magicAuth(deps), { name: "workos" }),
+  blockid: ({ config, clock }) =>
+    createBlockIdAdapter({
+      dns: config.blockid.dns as string,
+      community: config.blockid.community as string,
+      licenseKey: config.blockid.licenseKey as string,
+      baseUrl: config.blockid.baseUrl,
+      appName: config.appName,
+      ttlSeconds: config.loginTtlSeconds,
+      clock,
+    }),
 };
 
-function notYet(name: string): AdapterFactory {
-  return () => {
-    throw new AuthError("misconfigured", `The ${name} adapter is not available in this build`);
-  };
+function workosClient({ config }: AdapterDependencies) {
+  return createWorkosClient({
+    apiKey: config.workos.apiKey as string,
+    clientId: config.workos.clientId as string,
+    apiUrl: config.workos.apiUrl,
+  });
+}
+
+function magicLink(deps: AdapterDependencies) {
+  return createWorkosMagicLinkAdapter({
+    client: workosClient(deps),
+    emailMode: deps.config.workos.email,
+    mailer: deps.mailer,
+    appName: deps.config.appName,
+  });
+}
+
+function magicAuth(deps: AdapterDependencies) {
+  return createWorkosMagicAuthAdapter({
+    client: workosClient(deps),
+    emailMode: deps.config.workos.email,
+    mailer: deps.mailer,
+    appName: deps.config.appName,
+  });
 }
 
 export function createAdapter(name: AdapterName, deps: AdapterDependencies): AuthAdapter {

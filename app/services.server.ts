@@ -11,7 +11,9 @@ import { jsonLogger, type Logger } from "./lib/log.server";
 import { Outbox } from "./mail/outbox.server";
 import { SmtpMailer } from "./mail/smtp.server";
 import type { Mailer } from "./mail/types";
+import { clientIp, createSignInLimits } from "./auth/limits.server";
 import { MemoryStore } from "./store/memory.server";
+import { createRedisClient, createRedisStore } from "./store/redis.server";
 import type { Store } from "./store/types";
 
 /** Everything the routes use, built once from the configuration. */
@@ -47,7 +49,11 @@ export const STRATEGY = "email-link";
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
-  const store = overrides.store ?? new MemoryStore({ clock });
+  // With REDIS_URL, one client carries the store and the rate limits, so several instances
+  // share one-time secrets, counters, lockouts and revocations.
+  const redis = !overrides.store && config.redis ? createRedisClient({ url: config.redis.url }) : undefined;
+  const store =
+    overrides.store ?? (redis && config.redis ? createRedisStore({ client: redis, prefix: config.redis.prefix }) : new MemoryStore({ clock }));
   let outbox: Outbox | undefined;
   let mailer = overrides.mailer;
   if (!mailer) {
@@ -81,7 +87,15 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     ip: clientIp(request, config.trustProxy),
     userAgent: request.headers.get("User-Agent")?.slice(0, 256) ?? undefined,
   });
-  const limits = overrides.limits === null ? undefined : overrides.limits;
+  const limits =
+    overrides.limits === null
+      ? undefined
+      : (overrides.limits ??
+        createSignInLimits({
+          backend: redis ? { kind: "redis", client: redis } : { kind: "memory" },
+          prefix: config.redis?.prefix,
+          ipPerHour: config.rateLimitIpPerHour,
+        }));
   const base = { config, clock, store, mailer, outbox, sessions, pending, limits, log, requestInfo };
   const adapter =
     typeof overrides.adapter === "function"
@@ -108,23 +122,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     authenticator,
     async close() {
       await store.close();
+      if (redis) redis.disconnect();
       if (mailer instanceof SmtpMailer) mailer.close();
     },
   };
-}
-
-/**
- * The client IP, trusting `X-Forwarded-For` for exactly `trustProxy` hops (S12): the
- * address the nearest trusted proxy saw is the `trustProxy`-th from the right. With no
- * trusted proxy the header is ignored (react-router-serve gives loaders no socket address).
- */
-export function clientIp(request: Request, trustProxy: number): string | undefined {
-  if (trustProxy <= 0) return undefined;
-  const header = request.headers.get("X-Forwarded-For");
-  if (!header) return undefined;
-  const hops = header.split(",").map((part) => part.trim()).filter(Boolean);
-  const candidate = hops[hops.length - trustProxy] ?? hops[0];
-  return candidate && /^[0-9a-fA-F:.]{2,45}$/.test(candidate) ? candidate : undefined;
 }
 
 // One instance per process, kept on globalThis so the dev server's module reloads and a

@@ -175,7 +175,9 @@ export interface RouteResult {
   response: Response;
 }
 
-type Handler = (args: { request: Request; params: Record<string, string>; context: RouterContextProvider }) => unknown;
+/** Any route module's `loader` or `action`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- route args are typed per module
+type Handler = (args: any) => unknown;
 
 /**
  * Call a route module's loader or action with a real Request, inside the app's root
