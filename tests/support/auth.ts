@@ -9,8 +9,9 @@
  * real strategy and adapter run, and the root middleware (origin check, session rolling,
  * cache headers) wraps every route call.
  */
+import { createElement, type ComponentType } from "react";
 import { expect } from "vitest";
-import { RouterContextProvider } from "react-router";
+import { createRoutesStub, RouterContextProvider } from "react-router";
 import type { AuthAdapter, Identity } from "../../adapters/types";
 import { authMiddleware } from "../../app/auth/middleware.server";
 import type { SessionUser } from "../../app/auth/session.server";
@@ -18,13 +19,20 @@ import { parseConfig, type Config } from "../../app/config.server";
 import type { Logger, AuthEvent } from "../../app/lib/log.server";
 import { Outbox } from "../../app/mail/outbox.server";
 import type { Mailer } from "../../app/mail/types";
-import { createServices, getServices, setServices, type ServiceOverrides, type Services } from "../../app/services.server";
+import {
+  createServices,
+  getServices,
+  setServices,
+  type ServiceOverrides,
+  type Services,
+} from "../../app/services.server";
 import { MemoryStore } from "../../app/store/memory.server";
 import type { Store } from "../../app/store/types";
 import { createTestClock, type TestClock } from "./clock";
 import { readEmail, type ReadEmail } from "./mail";
 
 export { createTestClock, type TestClock } from "./clock";
+export { createTestAdapter, type TestAdapter, type TestDelivery } from "./test-adapter";
 export { readEmail, type ReadEmail } from "./mail";
 
 /** The origin every test request uses (and the test app's APP_ORIGIN). */
@@ -33,7 +41,11 @@ export const TEST_ORIGIN = "http://localhost:5173";
 /** A 32+ character secret for tests; never use it anywhere else. */
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 
-export const TEST_USER: SessionUser = { id: "user_test", email: "person@example.com", adapter: "test" };
+export const TEST_USER: SessionUser = {
+  id: "user_test",
+  email: "person@example.com",
+  adapter: "test",
+};
 
 export interface TestAppOptions {
   /** Environment variables on top of the test defaults (parsed by the real config module). */
@@ -117,7 +129,8 @@ function buildHeaders(options: RequestOptions, post: boolean): Headers {
   const headers = new Headers(options.headers);
   const cookie = options.cookie instanceof CookieJar ? options.cookie.header() : options.cookie;
   if (cookie) headers.set("Cookie", cookie);
-  if (post && options.origin !== null && !headers.has("Origin")) headers.set("Origin", options.origin ?? TEST_ORIGIN);
+  if (post && options.origin !== null && !headers.has("Origin"))
+    headers.set("Origin", options.origin ?? TEST_ORIGIN);
   return headers;
 }
 
@@ -131,10 +144,18 @@ export function getRequest(path: string, options: RequestOptions = {}): Request 
 }
 
 /** A form POST (application/x-www-form-urlencoded), as a browser would send it. */
-export function postForm(path: string, fields: Record<string, string>, options: RequestOptions = {}): Request {
+export function postForm(
+  path: string,
+  fields: Record<string, string>,
+  options: RequestOptions = {},
+): Request {
   const headers = buildHeaders(options, true);
   headers.set("Content-Type", "application/x-www-form-urlencoded");
-  return new Request(absolute(path), { method: "POST", headers, body: new URLSearchParams(fields).toString() });
+  return new Request(absolute(path), {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(fields).toString(),
+  });
 }
 
 /** The identity a signed-in request carries, with defaults for what a test leaves out. */
@@ -150,13 +171,19 @@ export async function signedInRequest(
   url: string,
   { user, init }: { user?: Partial<Identity>; init?: RequestInit } = {},
 ): Promise<Request> {
-  const { setCookie } = await getServices().sessions.create(testUser(user));
   const headers = new Headers(init?.headers);
   const existing = headers.get("Cookie");
-  const pair = setCookie.split(";")[0] ?? "";
+  const pair = await sessionCookieFor(user);
   headers.set("Cookie", existing ? `${existing}; ${pair}` : pair);
-  if (init?.method && init.method !== "GET" && !headers.has("Origin")) headers.set("Origin", TEST_ORIGIN);
+  if (init?.method && init.method !== "GET" && !headers.has("Origin"))
+    headers.set("Origin", TEST_ORIGIN);
   return new Request(absolute(url), { ...init, headers });
+}
+
+/** The Cookie header pair (`name=value`) of a fresh session for `user`, from the real session code. */
+export async function sessionCookieFor(user: Partial<Identity> = {}): Promise<string> {
+  const { setCookie } = await getServices().sessions.create(testUser(user));
+  return setCookie.split(";")[0] ?? "";
 }
 
 /** A request with no cookies at all. */
@@ -183,25 +210,43 @@ type Handler = (args: any) => unknown;
  * Call a route module's loader or action with a real Request, inside the app's root
  * middleware (origin check, session rolling, no-store), and normalise what comes back.
  */
-export async function callRoute(handler: Handler | undefined, request: Request, params: Record<string, string> = {}): Promise<RouteResult> {
+export async function callRoute(
+  handler: Handler | undefined,
+  request: Request,
+  params: Record<string, string> = {},
+): Promise<RouteResult> {
   if (!handler) throw new Error("callRoute: the route module has no such export");
   const context = new RouterContextProvider();
-  const response = (await authMiddleware({ request, params, context, unstable_pattern: "", url: new URL(request.url) } as never, async () => {
-    try {
-      return toResponse(await handler({ request, params, context }));
-    } catch (thrown) {
-      if (thrown instanceof Response) return thrown;
-      if (isDataWithInit(thrown)) return toResponse(thrown);
-      throw thrown;
-    }
-  })) as Response;
+  const response = (await authMiddleware(
+    { request, params, context, unstable_pattern: "", url: new URL(request.url) } as never,
+    async () => {
+      try {
+        return toResponse(await handler({ request, params, context }));
+      } catch (thrown) {
+        if (thrown instanceof Response) return thrown;
+        if (isDataWithInit(thrown)) return toResponse(thrown);
+        throw thrown;
+      }
+    },
+  )) as Response;
   let data: unknown;
-  if ((response.headers.get("Content-Type") ?? "").includes("json")) data = await response.clone().json();
-  return { status: response.status, headers: response.headers, location: response.headers.get("Location"), data, response };
+  if ((response.headers.get("Content-Type") ?? "").includes("json"))
+    data = await response.clone().json();
+  return {
+    status: response.status,
+    headers: response.headers,
+    location: response.headers.get("Location"),
+    data,
+    response,
+  };
 }
 
 function isDataWithInit(value: unknown): value is { data: unknown; init: ResponseInit | null } {
-  return typeof value === "object" && value !== null && (value as { type?: string }).type === "DataWithResponseInit";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: string }).type === "DataWithResponseInit"
+  );
 }
 
 function toResponse(value: unknown): Response {
@@ -209,7 +254,10 @@ function toResponse(value: unknown): Response {
   if (isDataWithInit(value)) {
     const headers = new Headers(value.init?.headers);
     headers.set("Content-Type", "application/json");
-    return new Response(JSON.stringify(value.data ?? null), { status: value.init?.status ?? 200, headers });
+    return new Response(JSON.stringify(value.data ?? null), {
+      status: value.init?.status ?? 200,
+      headers,
+    });
   }
   return Response.json(value ?? null);
 }
@@ -226,7 +274,8 @@ export class CookieJar {
 
   /** Take the Set-Cookie headers of a response (or a RouteResult). */
   store(from: Response | RouteResult | Headers): this {
-    const headers = from instanceof Headers ? from : from instanceof Response ? from.headers : from.headers;
+    const headers =
+      from instanceof Headers ? from : from instanceof Response ? from.headers : from.headers;
     for (const line of headers.getSetCookie()) {
       const [pair = "", ...attributes] = line.split(";");
       const eq = pair.indexOf("=");
@@ -264,6 +313,63 @@ export class CookieJar {
     for (const [name, value] of this.#cookies) copy.set(name, value);
     return copy;
   }
+}
+
+/** A route module as the kit needs it: a component and optionally a loader and an action. */
+export interface RouteModuleLike {
+  default: ComponentType<never>;
+  loader?: Handler;
+  action?: Handler;
+}
+
+export interface RenderRouteOptions {
+  /** The URL to open, e.g. "/dashboard?tab=2". */
+  url: string;
+  /** The route's path pattern; the URL's path by default. */
+  path?: string;
+  /** Who is signed in; signed out when absent or null. */
+  user?: Partial<Identity> | null;
+}
+
+/**
+ * Render a real route module through `createRoutesStub` with its real loader and action,
+ * as a signed-in or signed-out person: the component sees exactly what the loader gives.
+ * A redirect to sign-in lands on a stub /login page showing "Sign-in page".
+ * Needs a test app (createTestApp) and a DOM (`// @vitest-environment jsdom`).
+ */
+export async function renderRoute(module: RouteModuleLike, options: RenderRouteOptions) {
+  const { render } = await import("@testing-library/react");
+  const cookie = options.user ? await sessionCookieFor(options.user) : undefined;
+  const asPerson = (request: Request) => {
+    const headers = new Headers(request.headers);
+    if (cookie) headers.set("Cookie", cookie);
+    if (request.method !== "GET" && request.method !== "HEAD") headers.set("Origin", TEST_ORIGIN);
+    return new Request(request, { headers });
+  };
+  const wrap = (handler: Handler | undefined) =>
+    handler
+      ? (args: {
+          request: Request;
+          params: Record<string, string | undefined>;
+          context: unknown;
+        }) => handler({ ...args, request: asPerson(args.request) })
+      : undefined;
+  const path = options.path ?? new URL(options.url, TEST_ORIGIN).pathname;
+  const Stub = createRoutesStub([
+    {
+      path,
+      Component: module.default as ComponentType,
+      loader: wrap(module.loader) as never,
+      action: wrap(module.action) as never,
+      HydrateFallback: () => null,
+    },
+    {
+      path: "/login",
+      Component: () => createElement("p", null, "Sign-in page"),
+      HydrateFallback: () => null,
+    },
+  ]);
+  return render(createElement(Stub, { initialEntries: [options.url] }));
 }
 
 export type { AuthAdapter, Identity };

@@ -19,5 +19,13 @@ export function readEmail(message: EmailMessage): ReadEmail {
   const link = /https?:\/\/[^\s"<>]+/.exec(message.text)?.[0];
   const token = link ? (new URL(link).searchParams.get("token") ?? undefined) : undefined;
   const code = /^\s*(\d{6})\s*$/m.exec(message.text)?.[1];
-  return { to: message.to, subject: message.subject, text: message.text, html: message.html, link, token, code };
+  return {
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    link,
+    token,
+    code,
+  };
 }

@@ -52,7 +52,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const existing = lastEmailTo(address);
       if (existing) return Promise.resolve(existing);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no email to ${address} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no email to ${address} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           address,
           resolve: (m) => {
@@ -80,7 +83,10 @@ function parseMime(raw: string, to: string): ReadEmail {
       const h = parseHeaders(partHead);
       const type = (h.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
       if (!type) continue;
-      parts.push({ type, content: decodeBody(partBody.join("\r\n\r\n"), h.get("content-transfer-encoding")) });
+      parts.push({
+        type,
+        content: decodeBody(partBody.join("\r\n\r\n"), h.get("content-transfer-encoding")),
+      });
     }
   } else {
     parts.push({
@@ -107,13 +113,17 @@ function decodeBody(body: string, encoding: string | undefined): string {
   switch ((encoding ?? "").toLowerCase()) {
     case "quoted-printable":
       return Buffer.from(
-        trimmed.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+        trimmed
+          .replace(/=\r?\n/g, "")
+          .replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
         "latin1",
       )
         .toString("utf8")
         .replace(/\r\n/g, "\n");
     case "base64":
-      return Buffer.from(trimmed.replace(/\s+/g, ""), "base64").toString("utf8").replace(/\r\n/g, "\n");
+      return Buffer.from(trimmed.replace(/\s+/g, ""), "base64")
+        .toString("utf8")
+        .replace(/\r\n/g, "\n");
     default:
       return trimmed.replace(/\r\n/g, "\n");
   }
@@ -123,6 +133,13 @@ function decodeWords(value: string): string {
   return value.replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
     kind.toLowerCase() === "b"
       ? Buffer.from(text, "base64").toString("utf8")
-      : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (__, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8"),
+      : Buffer.from(
+          text
+            .replace(/_/g, " ")
+            .replace(/=([0-9A-F]{2})/gi, (__, hex: string) =>
+              String.fromCharCode(parseInt(hex, 16)),
+            ),
+          "latin1",
+        ).toString("utf8"),
   );
 }
