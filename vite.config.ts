@@ -1,8 +1,14 @@
+import { existsSync } from "node:fs";
 import { reactRouter } from "@react-router/dev/vite";
 import { vanillaExtractPlugin } from "@vanilla-extract/vite-plugin";
 import { defineConfig } from "vite";
 
-export default defineConfig({
-  plugins: [vanillaExtractPlugin(), reactRouter()],
-  server: { port: 5173, strictPort: false },
+export default defineConfig(({ command }) => {
+  // In development the server reads .env (variables already set in the shell win).
+  // Production reads only the real environment.
+  if (command === "serve" && existsSync(".env")) process.loadEnvFile(".env");
+  return {
+    plugins: [vanillaExtractPlugin(), reactRouter()],
+    server: { port: 5173 },
+  };
 });
