@@ -5,6 +5,7 @@ import { createPendingLoginStore, type PendingLoginStore } from "./auth/pending.
 import { createSessionManager, type SessionManager, type SessionUser } from "./auth/session.server";
 import { EmailLinkStrategy } from "./auth/strategy.server";
 import { parseConfig, type Config } from "./config.server";
+import { socketAddress } from "./lib/client-address.server";
 import { systemClock, type Clock } from "./lib/clock";
 import { deriveKey } from "./lib/crypto.server";
 import { jsonLogger, type Logger } from "./lib/log.server";
@@ -84,7 +85,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     clock,
   });
   const requestInfo = (request: Request) => ({
-    ip: clientIp(request, config.trustProxy),
+    ip: clientIp(request, config.trustProxy, socketAddress(request)),
     userAgent: request.headers.get("User-Agent")?.slice(0, 256) ?? undefined,
   });
   const limits =

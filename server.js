@@ -1,0 +1,47 @@
+// The production server (`npm start`): Express serving the built app.
+//
+// Unlike react-router-serve it logs paths without query strings, so a sign-in link's token
+// never reaches the access log (S28), and it hands the socket's address to the app, so the
+// per-IP limits work without a proxy (S12). Behind a proxy, set TRUST_PROXY.
+import { randomBytes } from "node:crypto";
+
+// Before anything loads React or React Router, which pick their build from NODE_ENV.
+process.env.NODE_ENV ??= "production";
+const { createRequestHandler } = await import("@react-router/express");
+const { default: compression } = await import("compression");
+const { default: express } = await import("express");
+
+// The socket address travels in a header whose name is random per process and known only
+// to the app (through globalThis), so no client can forge it.
+const addressHeader = `x-client-address-${randomBytes(12).toString("hex")}`;
+globalThis[Symbol.for("passwordless-starter.client-address-header")] = addressHeader;
+
+// Importing the build parses the configuration: a bad one exits here, before listening.
+const build = await import("./build/server/index.js");
+
+const app = express();
+app.disable("x-powered-by");
+app.use(compression());
+app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
+app.use(express.static("build/client", { maxAge: "1h" }));
+app.use((req, res, next) => {
+  req.headers[addressHeader] = req.socket.remoteAddress ?? "";
+  const started = process.hrtime.bigint();
+  res.on("finish", () => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    process.stdout.write(`${req.method} ${req.path} ${res.statusCode} ${ms.toFixed(1)} ms\n`);
+  });
+  next();
+});
+app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV }));
+
+const port = Number(process.env.PORT || 3000);
+const host = process.env.HOST || "0.0.0.0";
+const server = app.listen(port, host, () => {
+  const { port: actual } = server.address();
+  console.log(`Listening on http://${host}:${actual}`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => server.close(() => process.exit(0)));
+}
