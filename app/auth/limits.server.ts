@@ -108,9 +108,21 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
   // Counted with penalty() and read with get(), so its points are only a ceiling.
   const failures = limiter("verify:failures", lockoutFailures, lockoutWindow);
 
+  /** The refusal for an address locked by consecutive failures, or undefined. */
+  const lockedFor = async (email: string): Promise<Refusal | undefined> => {
+    const [count] = await settle([failures.get(hashEmail(email))]);
+    return count && count.consumedPoints >= lockoutFailures
+      ? refusal("locked", count.msBeforeNext)
+      : undefined;
+  };
+
   return {
     async allowSend(email, ip) {
       await connected();
+      // A locked address gets no mail either (S10, S13): its codes could not be used, and
+      // the answer stays the same as for an accepted request.
+      const lock = await lockedFor(email);
+      if (lock) return lock;
       const emailKey = hashEmail(email);
       const steps: Array<[Limiter, string, Refusal["reason"]]> = [];
       if (spacing) steps.push([spacing, emailKey, "email_spacing"]);
@@ -136,11 +148,8 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     async allowVerify(email, ip) {
       await connected();
       if (email !== undefined) {
-        const record = await settle([failures.get(hashEmail(email))]);
-        const count = record[0];
-        if (count && count.consumedPoints >= lockoutFailures) {
-          return refusal("locked", count.msBeforeNext);
-        }
+        const lock = await lockedFor(email);
+        if (lock) return lock;
       }
       const ipKey = hashIp(ip);
       if (ipKey) {

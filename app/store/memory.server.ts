@@ -37,6 +37,23 @@ export class MemoryStore implements Store {
     return this.#entries.size;
   }
 
+  /**
+   * Every live entry as `[key, value]`, an index as its members joined by spaces. For tests
+   * that read the whole store (S5: no secret at rest) and for debugging; never on a request.
+   */
+  dump(): Array<[string, string]> {
+    const now = this.#clock();
+    const out: Array<[string, string]> = [];
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt <= now) continue;
+      out.push([
+        key,
+        typeof entry.value === "string" ? entry.value : [...entry.value.keys()].join(" "),
+      ]);
+    }
+    return out;
+  }
+
   /** Drop every expired entry. */
   sweep(): void {
     const now = this.#clock();
