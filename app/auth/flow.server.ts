@@ -65,7 +65,7 @@ export async function runSignInStep(request: Request) {
     throw error;
   }
   const pending = await services.pending.read(request);
-  const { setCookie } = await services.sessions.create(user);
+  const { setCookie } = await services.sessions.create(user, services.requestInfo(request));
   const headers = new Headers({ "Cache-Control": "no-store" });
   headers.append("Set-Cookie", setCookie);
   headers.append("Set-Cookie", await services.pending.clear());

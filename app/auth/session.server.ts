@@ -1,8 +1,10 @@
-import { createCookieSessionStorage, type SessionStorage } from "react-router";
+import { createCookieSessionStorage, data, type SessionStorage } from "react-router";
+import { isIP } from "node:net";
 import type { Identity } from "../../adapters/types";
 import { createSealer } from "../lib/aead.server";
 import { systemClock, type Clock } from "../lib/clock";
-import { randomId } from "../lib/crypto.server";
+import { randomId, sha256Hex } from "../lib/crypto.server";
+import { isStoreUnavailableError } from "../store/errors";
 import type { Store } from "../store/types";
 
 /** What the app knows about the signed-in person. */
@@ -19,6 +21,21 @@ interface SessionPayload {
   seen: number;
 }
 
+/**
+ * What the store keeps about one session for the "your sessions" page, under the session
+ * id, for as long as the session can live. Only an approximate IP is kept: the page shows
+ * no more than that, so the store holds no more either.
+ */
+interface SessionMeta {
+  /** The owner: a session is only ever listed or revoked for this user id. */
+  uid: string;
+  created: number;
+  seen: number;
+  ua?: string;
+  /** The /24 (IPv4) or /48 (IPv6) the session was created from. */
+  net?: string;
+}
+
 export interface SessionInfo {
   id: string;
   user: SessionUser;
@@ -28,6 +45,27 @@ export interface SessionInfo {
   expiresAt: number;
   /** When the session ends if the person does nothing. */
   idleExpiresAt: number;
+}
+
+/** Where a sign-in came from, as the app trusts it (TRUST_PROXY, S12). */
+export interface SessionRequestInfo {
+  ip?: string;
+  userAgent?: string;
+}
+
+/** One active session of a user, as the "your sessions" page shows it. */
+export interface ActiveSession {
+  /**
+   * A public handle for the session: a digest of its id. The id itself never leaves the
+   * server except sealed inside its own cookie, so a page or a log cannot leak it.
+   */
+  handle: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The user agent at sign-in (at most 256 characters), when known. */
+  userAgent?: string;
+  /** The network it signed in from, e.g. `203.0.113.0/24`, when known. */
+  network?: string;
 }
 
 export interface SessionManagerOptions {
@@ -40,6 +78,11 @@ export interface SessionManagerOptions {
   clock?: Clock;
   /** Roll `lastSeenAt` forward at most this often, in ms (S21). */
   rollIntervalMs?: number;
+  /**
+   * Most sessions one user keeps at once; signing in once more ends the least recently
+   * active one, so every live session is listed and can be revoked. Default 50.
+   */
+  maxSessionsPerUser?: number;
 }
 
 export interface SessionRead {
@@ -48,23 +91,65 @@ export interface SessionRead {
   setCookie?: string;
 }
 
+/**
+ * Sessions whose expiry and revocation the server enforces.
+ *
+ * Every method that needs the store fails closed: when the store cannot answer (Redis down
+ * or too slow), it throws a 503 "please try again shortly" response (see
+ * {@link sessionStoreUnavailable}) that React Router renders with the root ErrorBoundary.
+ * The cookie is left as it is, so the person is still signed in once the store is back.
+ */
 export interface SessionManager {
   readonly cookieName: string;
   /** Read, verify, decode and check the session of a request. Cached per Request object. */
   read(request: Request): Promise<SessionRead>;
-  /** A new session for a freshly verified identity (S20): returns its Set-Cookie header. */
-  create(user: SessionUser): Promise<{ setCookie: string; session: SessionInfo }>;
+  /**
+   * A new session for a freshly verified identity (S20): returns its Set-Cookie header.
+   * `info` (client IP and user agent) is shown on the "your sessions" page.
+   */
+  create(
+    user: SessionUser,
+    info?: SessionRequestInfo,
+  ): Promise<{ setCookie: string; session: SessionInfo }>;
   /** Revoke the request's session (S22) and return the Set-Cookie that clears it. */
   destroy(request: Request): Promise<string>;
   /** Make every session of this user issued until now fail (S22, "sign out everywhere"). */
   revokeAllFor(userId: string): Promise<void>;
+  /** The user's active sessions, most recently active first. */
+  list(userId: string): Promise<ActiveSession[]>;
+  /**
+   * Revoke one of the user's sessions by its public handle (S22). False when the user has
+   * no live session with that handle, e.g. another user's: nothing is revoked then.
+   */
+  revoke(userId: string, handle: string): Promise<boolean>;
+  /** The public handle of a session id (what {@link ActiveSession.handle} holds). */
+  handleOf(sessionId: string): string;
   /** A Set-Cookie header that removes the session cookie. */
   clearCookie(): Promise<string>;
 }
 
+/** The 503 a session-manager call throws when the store cannot answer (fail closed). */
+export function sessionStoreUnavailable() {
+  return data("A service we depend on is not answering right now. Please try again shortly.", {
+    status: 503,
+    headers: { "Retry-After": "5", "Cache-Control": "no-store" },
+  });
+}
+
+/** Re-throw a store failure as the 503 response; anything else as it is. */
+async function failClosed<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isStoreUnavailableError(error)) throw sessionStoreUnavailable();
+    throw error;
+  }
+}
+
 /**
  * Cookie sessions whose expiry the server enforces (S21) from timestamps in a sealed
- * payload (S19), with revocation in the store (S22).
+ * payload (S19), with revocation in the store (S22), and a per-user index of the live
+ * sessions in the store (bounded, and expiring with the sessions) for "your sessions".
  */
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const clock = options.clock ?? systemClock;
@@ -72,6 +157,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const maxAgeMs = options.maxAgeSeconds * 1000;
   const idleMs = options.idleTimeoutSeconds * 1000;
   const rollMs = options.rollIntervalMs ?? 60_000;
+  const maxSessions = options.maxSessionsPerUser ?? 50;
   const sealer = createSealer(options.secrets, "session");
   // __Host- pins the cookie to this exact host over https, with Path=/ and no Domain (S18).
   const cookieName = options.secure ? "__Host-session" : "session";
@@ -90,6 +176,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   const revokedKey = (sid: string) => `session:revoked:${sid}`;
   const notBeforeKey = (userId: string) => `session:not-before:${userId}`;
+  const metaKey = (sid: string) => `session:meta:${sid}`;
+  const indexKey = (userId: string) => `session:index:${userId}`;
+  const handleOf = (sid: string) => sha256Hex(`session-handle:${sid}`).slice(0, 32);
 
   function info(payload: SessionPayload): SessionInfo {
     return {
@@ -127,11 +216,55 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     if (json === null) return "invalid";
     try {
       const payload = JSON.parse(json) as SessionPayload;
-      if (typeof payload.sid !== "string" || typeof payload.iat !== "number" || typeof payload.seen !== "number") return "invalid";
+      if (
+        typeof payload.sid !== "string" ||
+        typeof payload.iat !== "number" ||
+        typeof payload.seen !== "number"
+      )
+        return "invalid";
       return payload;
     } catch {
       return "invalid";
     }
+  }
+
+  async function readMeta(sid: string): Promise<SessionMeta | null> {
+    const raw = await store.get(metaKey(sid));
+    if (raw === null) return null;
+    try {
+      return JSON.parse(raw) as SessionMeta;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Write the session's record and (re)index it, both expiring when the session would:
+   * at its idle deadline, which every roll moves forward, capped by its absolute lifetime.
+   */
+  async function remember(sid: string, meta: SessionMeta, now: number): Promise<void> {
+    const endsAt = Math.min(meta.seen + idleMs, meta.created + maxAgeMs);
+    if (endsAt <= now) return;
+    await Promise.all([
+      store.set(metaKey(sid), JSON.stringify(meta), endsAt - now),
+      store.indexAdd(indexKey(meta.uid), sid, endsAt, maxSessions),
+    ]);
+  }
+
+  /** Record `sid` as revoked until it would have expired anyway (S22), and unlist it. */
+  async function revokeId(
+    userId: string,
+    sid: string,
+    createdAt: number | undefined,
+  ): Promise<void> {
+    const now = clock();
+    // Without the creation time, the longest a session can live is a safe upper bound.
+    const remaining = createdAt === undefined ? maxAgeMs : createdAt + maxAgeMs - now;
+    await Promise.all([
+      remaining > 0 ? store.set(revokedKey(sid), "1", remaining) : undefined,
+      store.delete(metaKey(sid)),
+      store.indexRemove(indexKey(userId), sid),
+    ]);
   }
 
   async function readUncached(request: Request): Promise<SessionRead> {
@@ -141,12 +274,23 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const now = clock();
     const expired = now >= payload.iat + maxAgeMs || now >= payload.seen + idleMs;
     if (expired) return { session: null, setCookie: await clearCookie() };
-    const [revoked, notBefore] = await Promise.all([store.get(revokedKey(payload.sid)), store.get(notBeforeKey(payload.user.id))]);
+    const [revoked, notBefore] = await Promise.all([
+      store.get(revokedKey(payload.sid)),
+      store.get(notBeforeKey(payload.user.id)),
+    ]);
     if (revoked !== null || (notBefore !== null && payload.iat <= Number(notBefore))) {
       return { session: null, setCookie: await clearCookie() };
     }
     if (now - payload.seen >= rollMs) {
       const rolled = { ...payload, seen: now };
+      // "Last seen" on the sessions page moves with the cookie's own stamp. A session from
+      // before the index existed is listed from its first roll on.
+      const meta = (await readMeta(payload.sid)) ?? {
+        uid: payload.user.id,
+        created: payload.iat,
+        seen: now,
+      };
+      await remember(payload.sid, { ...meta, seen: now }, now);
       return { session: info(rolled), setCookie: await commit(rolled) };
     }
     return { session: info(payload) };
@@ -158,32 +302,118 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   return {
     cookieName,
+    handleOf,
     read(request) {
       let pending = cache.get(request);
       if (!pending) {
-        pending = readUncached(request);
+        pending = failClosed(() => readUncached(request));
         cache.set(request, pending);
       }
       return pending;
     },
-    async create(user) {
-      const now = clock();
-      const payload: SessionPayload = { sid: randomId(), user, iat: now, seen: now };
-      return { setCookie: await commit(payload), session: info(payload) };
+    async create(user, requestInfo = {}) {
+      return failClosed(async () => {
+        const now = clock();
+        const payload: SessionPayload = { sid: randomId(), user, iat: now, seen: now };
+        // Keep the user's sessions bounded: the least recently active ones beyond the cap
+        // are revoked, not merely unlisted, so no live session is missing from the page.
+        const live = await store.indexMembers(indexKey(user.id));
+        const evicted = live.slice(Math.max(0, maxSessions - 1));
+        await Promise.all(
+          evicted.map(async (sid) => revokeId(user.id, sid, (await readMeta(sid))?.created)),
+        );
+        const meta: SessionMeta = { uid: user.id, created: now, seen: now };
+        if (requestInfo.userAgent) meta.ua = requestInfo.userAgent.slice(0, 256);
+        const net = approximateNetwork(requestInfo.ip);
+        if (net) meta.net = net;
+        await remember(payload.sid, meta, now);
+        return { setCookie: await commit(payload), session: info(payload) };
+      });
     },
     async destroy(request) {
       const payload = await decode(request);
       if (typeof payload === "object") {
-        const remaining = payload.iat + maxAgeMs - clock();
         // Remembered until the cookie would have died anyway, so a copied cookie stays dead (S22).
-        if (remaining > 0) await store.set(revokedKey(payload.sid), "1", remaining);
+        await failClosed(() => revokeId(payload.user.id, payload.sid, payload.iat));
       }
       cache.delete(request);
       return clearCookie();
     },
     async revokeAllFor(userId) {
-      await store.set(notBeforeKey(userId), String(clock()), maxAgeMs);
+      await failClosed(async () => {
+        await store.set(notBeforeKey(userId), String(clock()), maxAgeMs);
+        // The not-before stamp is what ends the sessions; emptying the index only keeps the
+        // page from listing them until they expire.
+        const sids = await store.indexMembers(indexKey(userId));
+        await Promise.all([
+          ...sids.map((sid) => store.delete(metaKey(sid))),
+          store.delete(indexKey(userId)),
+        ]);
+      });
+    },
+    async list(userId) {
+      return failClosed(async () => {
+        const sids = await store.indexMembers(indexKey(userId));
+        const [notBefore, ...rows] = await Promise.all([
+          store.get(notBeforeKey(userId)),
+          ...sids.map(async (sid) => {
+            const [meta, revoked] = await Promise.all([readMeta(sid), store.get(revokedKey(sid))]);
+            return { sid, meta, revoked };
+          }),
+        ]);
+        const cutoff = notBefore === null ? -Infinity : Number(notBefore);
+        const sessions: ActiveSession[] = [];
+        for (const row of rows as Array<{
+          sid: string;
+          meta: SessionMeta | null;
+          revoked: string | null;
+        }>) {
+          const { sid, meta, revoked } = row;
+          if (!meta || meta.uid !== userId || revoked !== null || meta.created <= cutoff) continue;
+          sessions.push({
+            handle: handleOf(sid),
+            createdAt: meta.created,
+            lastSeenAt: meta.seen,
+            userAgent: meta.ua,
+            network: meta.net,
+          });
+        }
+        return sessions.sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.createdAt - a.createdAt);
+      });
+    },
+    async revoke(userId, handle) {
+      return failClosed(async () => {
+        // Only ids in this user's own index are candidates: another user's handle matches none.
+        const sids = await store.indexMembers(indexKey(userId));
+        const sid = sids.find((candidate) => handleOf(candidate) === handle);
+        if (sid === undefined) return false;
+        const meta = await readMeta(sid);
+        if (meta && meta.uid !== userId) return false;
+        await revokeId(userId, sid, meta?.created);
+        return true;
+      });
     },
     clearCookie,
   };
+}
+
+/**
+ * The network an address belongs to, coarse enough to say "where" without pinning a
+ * person: the /24 of an IPv4 address, the /48 of an IPv6 one.
+ */
+export function approximateNetwork(ip: string | undefined): string | undefined {
+  if (!ip) return undefined;
+  const version = isIP(ip);
+  if (version === 4) return `${ip.split(".").slice(0, 3).join(".")}.0/24`;
+  if (version !== 6) return undefined;
+  const [head = "", tail] = ip.toLowerCase().split("::");
+  const front = head ? head.split(":") : [];
+  const back = tail ? tail.split(":") : [];
+  // An embedded IPv4 tail (::ffff:1.2.3.4) takes two groups; only the first three count.
+  const missing = Math.max(0, 8 - front.length - back.length);
+  const groups =
+    tail === undefined ? front : [...front, ...Array<string>(missing).fill("0"), ...back];
+  const prefix = groups.slice(0, 3).map((g) => (parseInt(g, 16) || 0).toString(16));
+  while (prefix.length < 3) prefix.push("0");
+  return `${prefix.join(":")}::/48`;
 }

@@ -1,4 +1,4 @@
-import { Form } from "react-router";
+import { Form, Link } from "react-router";
 import type { Route } from "./+types/dashboard";
 import { requireSession } from "../auth/flow.server";
 import { Button, Card } from "../components/ui";
@@ -39,6 +39,10 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
           at the latest, or after inactivity at <time dateTime={idleExpiresAt}>{formatTime(idleExpiresAt)}</time>
         </dd>
       </dl>
+      <p className={ui.text}>
+        <Link to="/account/sessions">Your sessions</Link>: see and end the other browsers where you
+        are signed in.
+      </p>
       <Form method="post" action="/logout" className={ui.form}>
         <Button type="submit" kind="secondary">
           Sign out
