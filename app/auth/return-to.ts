@@ -18,7 +18,12 @@ export function safeReturnTo(value: unknown, fallback = DEFAULT_RETURN_TO): stri
   } catch {
     return fallback;
   }
-  if (decoded.startsWith("//") || decoded.startsWith("/\\") || /[\u0000-\u001f\u007f\\]/.test(decoded)) return fallback;
+  if (
+    decoded.startsWith("//") ||
+    decoded.startsWith("/\\") ||
+    /[\u0000-\u001f\u007f\\]/.test(decoded)
+  )
+    return fallback;
   // The final check: resolved against a dummy origin, it must stay on that origin.
   const base = "http://return-to.invalid";
   let url: URL;
@@ -28,7 +33,15 @@ export function safeReturnTo(value: unknown, fallback = DEFAULT_RETURN_TO): stri
     return fallback;
   }
   if (url.origin !== base) return fallback;
+  // Dot segments can collapse into a scheme-relative path: "/.//evil.test" and
+  // "/a/..//evil.test" resolve to the path "//evil.test", which a browser reads as a host.
+  if (url.pathname.startsWith("//")) return fallback;
   // Never send a person back into the sign-in flow itself.
-  if (url.pathname === "/login" || url.pathname.startsWith("/login/") || url.pathname.startsWith("/auth/")) return fallback;
+  if (
+    url.pathname === "/login" ||
+    url.pathname.startsWith("/login/") ||
+    url.pathname.startsWith("/auth/")
+  )
+    return fallback;
   return `${url.pathname}${url.search}${url.hash}`;
 }
