@@ -1,0 +1,241 @@
+/**
+ * The production server (`react-router-serve` on the production build, what `npm start`
+ * runs) for integration tests that need real instances: several app processes behind one
+ * origin, or an app whose Redis goes away under it.
+ *
+ * The build is this test run's own: a copy of the sources is built into a directory of the
+ * OS temp folder named after a hash of those sources, so it is reused while they are
+ * unchanged (a warm run costs nothing), rebuilt once when they change, shared by test files
+ * running in parallel (a lock directory makes one build and the others wait), and never
+ * touches the checkout's own `build/`, which a developer or the browser suite may be using.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** What the build reads: a change to any of these makes a new build. */
+const INPUT_DIRS = ["app", "adapters"];
+const INPUT_FILES = [
+  "react-router.config.ts",
+  "vite.config.ts",
+  "tsconfig.json",
+  "package.json",
+  "package-lock.json",
+];
+const BUILD_TIMEOUT_MS = 120_000;
+
+const running = new Set<ChildProcess>();
+// A test process that dies early must not leave servers behind.
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+export interface ProductionBuild {
+  /** The folder holding build/server/index.js and build/client. */
+  dir: string;
+  /** True when this call built it; false when a build of the same sources was reused. */
+  built: boolean;
+  /** How long getting the build took, ms. */
+  ms: number;
+}
+
+function sourceHash(): string {
+  const hash = createHash("sha256");
+  const visit = (relative: string) => {
+    const absolute = path.join(ROOT, relative);
+    const stat = statSync(absolute, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(absolute).sort()) visit(path.join(relative, name));
+    } else if (!/\.test\.tsx?$/.test(relative)) {
+      hash.update(`${relative}\0`).update(readFileSync(absolute)).update("\0");
+    }
+  };
+  for (const input of [...INPUT_DIRS, ...INPUT_FILES]) visit(input);
+  return hash.digest("hex").slice(0, 16);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The production build of the current sources, made at most once per change of them.
+ * Throws with the build's output when `react-router build` fails.
+ */
+export async function productionBuild(): Promise<ProductionBuild> {
+  const started = Date.now();
+  const base = path.join(tmpdir(), "pls-build");
+  const dir = path.join(base, sourceHash());
+  const entry = path.join(dir, "build/server/index.js");
+  const lock = `${dir}.lock`;
+  mkdirSync(base, { recursive: true });
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  for (;;) {
+    if (existsSync(entry)) return { dir, built: false, ms: Date.now() - started };
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another test file is building these sources: wait for it. A lock left by a build
+      // that died is taken over once it is older than a build can take.
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > BUILD_TIMEOUT_MS) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the build in ${dir}`);
+      await sleep(100);
+    }
+  }
+  try {
+    if (existsSync(entry)) return { dir, built: false, ms: Date.now() - started };
+    const work = `${dir}.partial-${process.pid}`;
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    for (const input of [...INPUT_DIRS, ...INPUT_FILES]) {
+      if (existsSync(path.join(ROOT, input)))
+        cpSync(path.join(ROOT, input), path.join(work, input), { recursive: true });
+    }
+    // The build and the server resolve packages from the checkout's node_modules.
+    symlinkSync(path.join(ROOT, "node_modules"), path.join(work, "node_modules"), "dir");
+    const bin = path.join(ROOT, "node_modules/@react-router/dev/bin.js");
+    const output = await run(process.execPath, [bin, "build"], work);
+    if (!existsSync(path.join(work, "build/server/index.js")))
+      throw new Error(`react-router build made no server build:\n${output}`);
+    renameSync(work, dir);
+    pruneOldBuilds(base, dir);
+    return { dir, built: true, ms: Date.now() - started };
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Builds of older sources, unused for a day, are removed. */
+function pruneOldBuilds(base: string, keep: string): void {
+  for (const name of readdirSync(base)) {
+    const full = path.join(base, name);
+    if (full === keep || name.endsWith(".lock")) continue;
+    const stat = statSync(full, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > 86_400_000)
+      rmSync(full, { recursive: true, force: true });
+  }
+}
+
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        NODE_ENV: "production",
+      },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`react-router build failed (${code}):\n${output}`)),
+    );
+  });
+}
+
+/** A port the kernel reports free on 127.0.0.1 (released again before the server binds it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export interface ProductionServer {
+  /** `http://127.0.0.1:PORT`: where to send requests (APP_ORIGIN is whatever the env says). */
+  readonly url: string;
+  readonly port: number;
+  /** The server's output so far (the end of it), for failure messages. */
+  output(): string;
+  /** SIGTERM, then wait for the exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `react-router-serve build/server/index.js` from `build.dir` with NODE_ENV=production,
+ * exactly `env` (nothing of the test process's own environment but PATH), on a free port of
+ * 127.0.0.1. Resolves once `/healthz` answers at all (200 or 503).
+ */
+export async function startProductionServer(
+  build: ProductionBuild,
+  env: Record<string, string>,
+): Promise<ProductionServer> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "node_modules/@react-router/serve/bin.js"), "build/server/index.js"],
+    {
+      cwd: build.dir,
+      env: {
+        PATH: process.env.PATH ?? "",
+        TZ: "UTC",
+        ...env,
+        NODE_ENV: "production",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    // react-router-serve closes its server on SIGTERM; keep-alive sockets could hold it open.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the server exited (${child.exitCode}):\n${output}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`the server did not answer within 15 s:\n${output}`);
+      }
+      await sleep(25);
+    }
+  }
+  return { url, port, output: () => output, stop };
+}
