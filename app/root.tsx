@@ -22,7 +22,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <Meta />
-        <Links />
+        <Links nonce={nonce} />
       </head>
       <body>
         <header className={ui.header}>
@@ -76,6 +76,7 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   }
   return (
     <div className={ui.card}>
+      <title>{title}</title>
       <h1 className={ui.heading}>{title}</h1>
       <p className={ui.text}>{message}</p>
       <p className={ui.text}>
