@@ -1,7 +1,7 @@
 /**
- * The production server (`react-router-serve` on the production build, what `npm start`
- * runs) for integration tests that need real instances: several app processes behind one
- * origin, or an app whose Redis goes away under it.
+ * The production server (what `npm start` runs, on the production build) for integration
+ * tests that need real instances: several app processes behind one origin, or an app whose
+ * Redis goes away under it.
  *
  * The build is this test run's own: a copy of the sources is built into a directory of the
  * OS temp folder named after a hash of those sources, so it is reused while they are
@@ -36,6 +36,8 @@ const INPUT_FILES = [
   "tsconfig.json",
   "package.json",
   "package-lock.json",
+  // A start script of the form `node server.js` runs this file beside the build.
+  "server.js",
 ];
 const BUILD_TIMEOUT_MS = 120_000;
 
@@ -167,6 +169,22 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `npm start` as node arguments, relative to the build folder: `node server.js` runs that
+ * file (copied beside the build), `react-router-serve <build>` runs the serve CLI.
+ */
+function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    scripts?: Record<string, string>;
+  };
+  const [command, target] = (pkg.scripts?.start ?? "").trim().split(/\s+/);
+  if (command === "node" && target) return [target];
+  if (command === "react-router-serve" && target) {
+    return [path.join(ROOT, "node_modules/@react-router/serve/bin.js"), target];
+  }
+  throw new Error(`cannot run the start script ${JSON.stringify(pkg.scripts?.start)}`);
+}
+
 export interface ProductionServer {
   /** `http://127.0.0.1:PORT`: where to send requests (APP_ORIGIN is whatever the env says). */
   readonly url: string;
@@ -178,7 +196,7 @@ export interface ProductionServer {
 }
 
 /**
- * Start `react-router-serve build/server/index.js` from `build.dir` with NODE_ENV=production,
+ * Start what `npm start` runs, from `build.dir`, with NODE_ENV=production,
  * exactly `env` (nothing of the test process's own environment but PATH), on a free port of
  * 127.0.0.1. Resolves once `/healthz` answers at all (200 or 503).
  */
@@ -187,22 +205,18 @@ export async function startProductionServer(
   env: Record<string, string>,
 ): Promise<ProductionServer> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, "node_modules/@react-router/serve/bin.js"), "build/server/index.js"],
-    {
-      cwd: build.dir,
-      env: {
-        PATH: process.env.PATH ?? "",
-        TZ: "UTC",
-        ...env,
-        NODE_ENV: "production",
-        PORT: String(port),
-        HOST: "127.0.0.1",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const child = spawn(process.execPath, startCommand(), {
+    cwd: build.dir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      TZ: "UTC",
+      ...env,
+      NODE_ENV: "production",
+      PORT: String(port),
+      HOST: "127.0.0.1",
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let output = "";
@@ -216,7 +230,7 @@ export async function startProductionServer(
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
-    // react-router-serve closes its server on SIGTERM; keep-alive sockets could hold it open.
+    // The server closes on SIGTERM; a keep-alive socket could hold it open.
     const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
     await exited;
     clearTimeout(timer);
