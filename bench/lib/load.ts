@@ -1,0 +1,68 @@
+import autocannon from "autocannon";
+
+/** One autocannon run, reduced to what the table needs. */
+export interface LoadResult {
+  /** Completed requests per second over the whole run. */
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  /** Responses by status code, so a run that measured errors is caught. */
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Seconds; or `amount` requests. */
+  duration?: number;
+  amount?: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Build each request (distinct addresses, fresh codes); `context` is per connection. */
+  setup?: (request: autocannon.Request, context: Record<string, unknown>) => autocannon.Request;
+  /** Sees each response with the context its request was built with. */
+  onResponse?: autocannon.Request["onResponse"];
+  /** The only status a correct answer has; any other fails the run. */
+  expectStatus: number;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const request: autocannon.Request = {
+    method: options.method ?? "GET",
+    headers: options.headers,
+    body: options.body,
+    ...(options.setup ? { setupRequest: options.setup } : {}),
+    ...(options.onResponse ? { onResponse: options.onResponse } : {}),
+  };
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    pipelining: 1,
+    timeout: 10,
+    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 5 }),
+    requests: [request],
+  });
+  const statuses = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]),
+  );
+  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+  const wrong = requests - (statuses[String(options.expectStatus)] ?? 0);
+  if (wrong > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(
+      `${options.method ?? "GET"} ${options.url}: expected only ${options.expectStatus}, got ${JSON.stringify(statuses)}, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  return {
+    rps: requests / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}

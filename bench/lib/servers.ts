@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, closeSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+
+/** react-router-serve's own script, run with this Node directly so the child's pid is the server's. */
+const SERVE_BIN = join(dirname(require.resolve("@react-router/serve/package.json")), "bin.js");
+const ROUTER_BIN = join(dirname(require.resolve("@react-router/dev/package.json")), "bin.js");
+
+/** `react-router build` in `cwd` (the starter, or the bare fixture with its own config). */
+export async function build(cwd: string, log: string): Promise<void> {
+  await run(process.execPath, [ROUTER_BIN, "build"], {
+    cwd,
+    log,
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export interface Server {
+  name: string;
+  origin: string;
+  pid: number;
+  /** Resident set size of the server process, in bytes (from /proc). */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  /** The folder holding build/server/index.js. */
+  cwd: string;
+  /** Variables for the server; PATH is added, nothing else is inherited. */
+  env: Record<string, string>;
+  /** Where its stdout and stderr go. */
+  log: string;
+  /** A path that answers 200 once it is ready. */
+  readyPath: string;
+  /** Flags for Node itself, before react-router-serve's script. */
+  nodeArgs?: string[];
+}
+
+/** Start react-router-serve on a free 127.0.0.1 port and wait until it answers. */
+export async function startServer(options: StartOptions): Promise<Server> {
+  const port = Number(options.env.PORT ?? (await freePort()));
+  const fd = openSync(options.log, "w");
+  // A clean environment: a REDIS_URL or SMTP_URL in the caller's shell must not change the run.
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), SERVE_BIN, "./build/server/index.js"],
+    {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? "", ...options.env, PORT: String(port), HOST: "127.0.0.1" },
+      stdio: ["ignore", fd, fd],
+    },
+  );
+  closeSync(fd);
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntilReady(child, `${origin}${options.readyPath}`, options.log);
+  const pid = child.pid as number;
+  return {
+    name: options.name,
+    origin,
+    pid,
+    rss: () => rssOf(pid),
+    stop: () => stop(child),
+  };
+}
+
+async function waitUntilReady(child: ChildProcess, url: string, log: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(
+        `server exited (${child.exitCode}); see ${log}:\n${readFileSync(log, "utf8")}`,
+      );
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`server at ${url} did not answer within 20 s; see ${log}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) * 1024;
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; log: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  const fd = openSync(options.log, "w");
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", fd, fd],
+  });
+  closeSync(fd);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(`${args.join(" ")} in ${options.cwd} failed (${code}); see ${options.log}`),
+          ),
+    );
+  });
+}

@@ -1,0 +1,771 @@
+/**
+ * `npm run bench`: what the starter's sign-in costs over React Router itself.
+ *
+ * Builds the starter and a bare React Router app of the same version (bench/bare), serves
+ * both with react-router-serve on 127.0.0.1, drives them with autocannon, and prints one
+ * table (median of several runs, with min–max) with each figure's target, a one-line
+ * summary, and bench/results/latest.json. Every comparison is a ratio taken in the same
+ * run, with the runs interleaved, because these small machines are noisy.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type autocannon from "autocannon";
+import { startSmtpSink, type SmtpSink } from "../tests/support/smtp-sink";
+import { clientJsFor, type ClientJs } from "./lib/client-js";
+import { load, type LoadResult } from "./lib/load";
+import { build, freePort, startServer, type Server } from "./lib/servers";
+import { summarise, type Summary } from "./lib/stats";
+import { runMicroBenchmarks, type MicroResult } from "./micro";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BARE = join(ROOT, "bench", "bare");
+const RESULTS = join(ROOT, "bench", "results");
+
+/** The whole plan; sized so that a 2-core machine finishes in well under 5 minutes. */
+const PLAN = {
+  runs: 3,
+  /** Rounds of bare → public → protected, each run this long: short and many, against noise. */
+  pageRounds: 5,
+  pageSeconds: 2.5,
+  connections: 50,
+  warmupSeconds: 2,
+  loginSeconds: 4,
+  /** Code verifications per run (each its own fresh sign-in). */
+  verifyAmount: 1500,
+  memoryStarts: 100_000,
+  /** LOGIN_TTL of the memory server, in seconds. */
+  memoryLoginTtl: 5,
+  /** The memory store's sweep interval (30 s, not configurable), plus a margin. */
+  memorySettleSeconds: 35,
+  microTimeMs: 1000,
+};
+
+/** Raised for the run, and said so in the output: every request comes from 127.0.0.1. */
+const RATE_LIMIT_IP_PER_HOUR = "1000000000";
+
+const TARGETS = {
+  publicOverBare: 0.95,
+  protectedOverPublic: 0.9,
+  loginJsExtraKb: 15,
+  loginP99Ms: 50,
+  memoryWithin: 0.1,
+};
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  mkdirSync(RESULTS, { recursive: true });
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpuModel(),
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    reactRouter: packageVersion("react-router"),
+  };
+  say(
+    `npm run bench — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, React Router ${machine.reactRouter}`,
+  );
+  say(
+    `Starter: AUTH_ADAPTER=local, NODE_ENV=production, RATE_LIMIT_IP_PER_HOUR raised to ${RATE_LIMIT_IP_PER_HOUR} for this run ` +
+      `(every request comes from 127.0.0.1); per-address limits stay on and do not bite: every sign-in uses its own address.`,
+  );
+
+  say("· building the starter and the bare app (react-router build)");
+  await build(ROOT, join(RESULTS, "build-starter.log"));
+  await build(BARE, join(RESULTS, "build-bare.log"));
+  const loginJs = clientJsFor(join(ROOT, "build", "client"), ["root", "routes/login"]);
+  const bareJs = clientJsFor(join(BARE, "build", "client"), ["root", "routes/home"]);
+
+  const secrets = randomBytes(36).toString("base64url");
+  const sink = await startSmtpSink();
+  const pages = await measurePages(secrets, sink);
+  const verify = await measureVerify(secrets, sink);
+  await sink.close();
+  const login = await measureLogin(secrets);
+  const memory = await measureMemory(secrets);
+  say("· micro-benchmarks (tinybench, in this process)");
+  const micro = await runMicroBenchmarks(PLAN.microTimeMs);
+
+  const report = buildReport({
+    machine,
+    pages,
+    verify,
+    login,
+    memory,
+    loginJs,
+    bareJs,
+    micro,
+    seconds: (Date.now() - started) / 1000,
+  });
+  say("");
+  say(report.table);
+  say("");
+  say(report.summary);
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify(report.json, null, 2)}\n`);
+  say(`Figures written to bench/results/latest.json (${report.json.seconds.toFixed(0)} s in all).`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
+function starterEnv(secrets: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    AUTH_ADAPTER: "local",
+    SESSION_SECRETS: secrets,
+    RATE_LIMIT_IP_PER_HOUR,
+    ...extra,
+  };
+}
+
+/** Start the starter; APP_ORIGIN must match the port, so the port is chosen first. */
+async function startStarter(
+  name: string,
+  secrets: string,
+  extra: Record<string, string>,
+): Promise<Server> {
+  const port = await freePort();
+  return startServer({
+    name,
+    cwd: ROOT,
+    env: starterEnv(secrets, {
+      PORT: String(port),
+      APP_ORIGIN: `http://127.0.0.1:${port}`,
+      ...extra,
+    }),
+    log: join(RESULTS, `${name}.log`),
+    readyPath: "/healthz",
+  });
+}
+
+const outbox = { MAIL_TRANSPORT: "outbox", ALLOW_OUTBOX_IN_PRODUCTION: "1" };
+const smtp = (sink: SmtpSink) => ({
+  MAIL_TRANSPORT: "smtp",
+  SMTP_URL: sink.url,
+  MAIL_FROM: "Bench <bench@example.com>",
+});
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const formHeaders = (server: Server, cookie?: string): Record<string, string> => ({
+  "Content-Type": "application/x-www-form-urlencoded",
+  // The origin check (S25) wants the configured origin on every POST.
+  Origin: server.origin,
+  ...(cookie ? { Cookie: cookie } : {}),
+});
+
+function cookiePair(setCookie: string | string[] | null | undefined, name: string): string {
+  const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  const found = all.find((cookie) => cookie.startsWith(`${name}=`));
+  if (!found) throw new Error(`no ${name} cookie in ${JSON.stringify(all)}`);
+  return found.split(";")[0] as string;
+}
+
+/** One whole sign-in through the real server and the SMTP sink: the session cookie. */
+async function signIn(server: Server, sink: SmtpSink, email: string): Promise<string> {
+  const start = await fetch(`${server.origin}/login`, {
+    method: "POST",
+    headers: formHeaders(server),
+    body: form({ email, returnTo: "/dashboard" }),
+    redirect: "manual",
+  });
+  await start.arrayBuffer();
+  if (start.status !== 303) throw new Error(`POST /login answered ${start.status}`);
+  const pending = cookiePair(start.headers.getSetCookie(), "pending");
+  const { code } = await sink.waitForEmailTo(email);
+  if (!code) throw new Error(`no code in the email to ${email}`);
+  const check = await fetch(`${server.origin}/login/check`, {
+    method: "POST",
+    headers: formHeaders(server, pending),
+    body: form({ code }),
+    redirect: "manual",
+  });
+  await check.arrayBuffer();
+  if (check.status !== 303) throw new Error(`POST /login/check answered ${check.status}`);
+  return cookiePair(check.headers.getSetCookie(), "session");
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages: bare, public, protected, interleaved round by round
+
+interface PagesResult {
+  bare: LoadResult[];
+  public: LoadResult[];
+  protected: LoadResult[];
+  bareBytes: number;
+  publicBytes: number;
+}
+
+async function measurePages(secrets: string, sink: SmtpSink): Promise<PagesResult> {
+  say("· pages: starting the bare app and the starter");
+  const bare = await startServer({
+    name: "bare",
+    cwd: BARE,
+    env: { NODE_ENV: "production" },
+    log: join(RESULTS, "bare.log"),
+    readyPath: "/",
+  });
+  const app = await startStarter("starter-pages", secrets, smtp(sink));
+  try {
+    const bareBytes = (await (await fetch(`${bare.origin}/`)).arrayBuffer()).byteLength;
+    const publicBytes = (await (await fetch(`${app.origin}/`)).arrayBuffer()).byteLength;
+    let session = await signIn(app, sink, "reader-0@example.com");
+    const dashboard = await fetch(`${app.origin}/dashboard`, {
+      headers: { Cookie: session },
+      redirect: "manual",
+    });
+    await dashboard.arrayBuffer();
+    if (dashboard.status !== 200)
+      throw new Error(`GET /dashboard with a fresh session answered ${dashboard.status}`);
+
+    const page = (server: Server, path: string, seconds: number, cookie?: string) =>
+      load({
+        url: `${server.origin}${path}`,
+        connections: PLAN.connections,
+        duration: seconds,
+        headers: cookie ? { Cookie: cookie } : undefined,
+        expectStatus: 200,
+      });
+    say(`· pages: warm-up (${PLAN.warmupSeconds} s each)`);
+    await page(bare, "/", PLAN.warmupSeconds);
+    await page(app, "/", PLAN.warmupSeconds);
+    await page(app, "/dashboard", PLAN.warmupSeconds, session);
+
+    const result: PagesResult = { bare: [], public: [], protected: [], bareBytes, publicBytes };
+    for (let round = 1; round <= PLAN.pageRounds; round++) {
+      // A fresh session each round, so no request in the run needs the once-a-minute roll.
+      session = await signIn(app, sink, `reader-${round}@example.com`);
+      result.bare.push(await page(bare, "/", PLAN.pageSeconds));
+      result.public.push(await page(app, "/", PLAN.pageSeconds));
+      result.protected.push(await page(app, "/dashboard", PLAN.pageSeconds, session));
+      say(
+        `  round ${round}: bare ${rps(result.bare)} · public ${rps(result.public)} · protected ${rps(result.protected)} req/s`,
+      );
+    }
+    return result;
+  } finally {
+    await bare.stop();
+    await app.stop();
+  }
+}
+
+const rps = (runs: LoadResult[]) => (runs.at(-1)?.rps ?? 0).toFixed(0);
+
+// ---------------------------------------------------------------------------------------
+// Code verification: every request its own fresh sign-in
+
+interface PendingSignIn {
+  cookie: string;
+  code: string;
+}
+
+/** Start `count` sign-ins with distinct addresses; their pending cookies and mailed codes. */
+async function prepareSignIns(
+  server: Server,
+  sink: SmtpSink,
+  prefix: string,
+  count: number,
+): Promise<PendingSignIn[]> {
+  const cookies = new Map<string, string>();
+  let next = 0;
+  await load({
+    url: `${server.origin}/login`,
+    connections: 16,
+    amount: count,
+    method: "POST",
+    expectStatus: 303,
+    setup(request, context) {
+      const email = `${prefix}-${next++}@example.com`;
+      // One request in flight per connection, so the response belongs to this address.
+      context.email = email;
+      return {
+        ...request,
+        headers: formHeaders(server),
+        body: form({ email, returnTo: "/dashboard" }),
+      };
+    },
+    onResponse(_status, _body, context, headers) {
+      cookies.set(
+        context.email as string,
+        cookiePair(headers["set-cookie"] ?? headers["Set-Cookie"], "pending"),
+      );
+    },
+  });
+  const codes = new Map(sink.messages.map((message) => [message.to, message.code]));
+  const ready: PendingSignIn[] = [];
+  for (const [email, cookie] of cookies) {
+    const code = codes.get(email);
+    if (code) ready.push({ cookie, code });
+  }
+  if (ready.length < count)
+    throw new Error(`only ${ready.length} of ${count} sign-ins came back with a code`);
+  return ready;
+}
+
+async function measureVerify(secrets: string, sink: SmtpSink): Promise<LoadResult[]> {
+  const app = await startStarter("starter-verify", secrets, smtp(sink));
+  try {
+    const warmup = 300;
+    // autocannon builds one request more than it sends on each connection.
+    const perRun = PLAN.verifyAmount + PLAN.connections + 10;
+    const total = warmup + PLAN.connections + 10 + perRun * PLAN.runs;
+    say(`· code verification: starting ${total} sign-ins through SMTP to collect their codes`);
+    const prepared = await prepareSignIns(app, sink, "verify", total);
+    let next = 0;
+    const run = (amount: number) =>
+      load({
+        url: `${app.origin}/login/check`,
+        connections: PLAN.connections,
+        amount,
+        method: "POST",
+        expectStatus: 303,
+        setup(request) {
+          const signIn = prepared[next++];
+          if (!signIn) throw new Error("ran out of prepared sign-ins");
+          return {
+            ...request,
+            headers: formHeaders(app, signIn.cookie),
+            body: form({ code: signIn.code }),
+          };
+        },
+      });
+    await run(warmup);
+    const runs: LoadResult[] = [];
+    for (let i = 0; i < PLAN.runs; i++) {
+      runs.push(await run(PLAN.verifyAmount));
+      say(`  run ${i + 1}: ${rps(runs)} req/s, p99 ${runs.at(-1)?.p99} ms`);
+    }
+    return runs;
+  } finally {
+    await app.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in start: POST /login with distinct addresses
+
+/** A request generator: each POST /login its own address, as an abuser's list would be. */
+function distinctLogins(server: Server, prefix: string) {
+  let next = 0;
+  return (request: autocannon.Request): autocannon.Request => ({
+    ...request,
+    headers: formHeaders(server),
+    body: form({ email: `${prefix}-${next++}@example.com`, returnTo: "/dashboard" }),
+  });
+}
+
+async function measureLogin(secrets: string): Promise<LoadResult[]> {
+  const app = await startStarter("starter-login", secrets, outbox);
+  try {
+    say(
+      `· POST /login: warm-up ${PLAN.warmupSeconds} s, then ${PLAN.runs} runs of ${PLAN.loginSeconds} s at ${PLAN.connections} connections`,
+    );
+    const run = (seconds: number, prefix: string) =>
+      load({
+        url: `${app.origin}/login`,
+        connections: PLAN.connections,
+        duration: seconds,
+        method: "POST",
+        expectStatus: 303,
+        setup: distinctLogins(app, prefix),
+      });
+    await run(PLAN.warmupSeconds, "warm");
+    const runs: LoadResult[] = [];
+    for (let i = 0; i < PLAN.runs; i++) {
+      runs.push(await run(PLAN.loginSeconds, `run${i}`));
+      say(
+        `  run ${i + 1}: ${rps(runs)} req/s, p50 ${runs.at(-1)?.p50} ms, p99 ${runs.at(-1)?.p99} ms`,
+      );
+    }
+    assertAllSent(join(RESULTS, "starter-login.log"), runs);
+    return runs;
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * A throttled start answers the same 303 as a sent one (S13), so the status cannot tell
+ * them apart; the server's auth log can. Every measured start must have been sent.
+ */
+function assertAllSent(log: string, runs: LoadResult[]): { sent: number; throttled: number } {
+  const text = readFileSync(log, "utf8");
+  const sent = count(text, '"step":"start","outcome":"sent"');
+  const throttled = count(text, '"outcome":"throttled');
+  const measured = runs.reduce((sum, run) => sum + run.requests, 0);
+  if (throttled > 0 || sent < measured) {
+    throw new Error(
+      `the server throttled ${throttled} starts (sent ${sent} of at least ${measured}); see ${log}`,
+    );
+  }
+  return { sent, throttled };
+}
+
+function count(text: string, needle: string): number {
+  let n = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory: 100,000 sign-in starts with a short LOGIN_TTL, then after the TTL
+
+/** One reading of the memory server, taken right after a full garbage collection. */
+interface MemoryReading {
+  /** Resident set size from /proc, bytes. */
+  rss: number;
+  heapUsed: number;
+  /** Entries in the in-memory store (sign-in records, token indexes, revocations). */
+  storeEntries: number | null;
+}
+
+interface MemoryResult {
+  start: MemoryReading;
+  afterStarts: MemoryReading;
+  afterTtl: MemoryReading;
+  starts: number;
+  startsPerSecond: number;
+  waitedSeconds: number;
+}
+
+const PROBE = new URL("./lib/memory-probe.mjs", import.meta.url).href;
+
+async function measureMemory(secrets: string): Promise<MemoryResult> {
+  const probeFile = join(RESULTS, "memory-probe.jsonl");
+  writeFileSync(probeFile, "");
+  const port = await freePort();
+  const app = await startServer({
+    name: "starter-memory",
+    cwd: ROOT,
+    env: starterEnv(secrets, {
+      ...outbox,
+      PORT: String(port),
+      APP_ORIGIN: `http://127.0.0.1:${port}`,
+      LOGIN_TTL: String(PLAN.memoryLoginTtl),
+      BENCH_MEMORY_PROBE: probeFile,
+    }),
+    log: join(RESULTS, "starter-memory.log"),
+    readyPath: "/healthz",
+    nodeArgs: ["--expose-gc", "--import", PROBE],
+  });
+  let readings = 0;
+  /** Ask the probe for a full GC and its figures, then read the RSS from /proc. */
+  const read = async (): Promise<MemoryReading> => {
+    process.kill(app.pid, "SIGUSR2");
+    const deadline = Date.now() + 10_000;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = readFileSync(probeFile, "utf8").trim().split("\n").filter(Boolean);
+      if (lines.length > readings) break;
+      await sleep(50);
+    }
+    if (lines.length <= readings) throw new Error("the memory probe did not answer");
+    readings = lines.length;
+    const probe = JSON.parse(lines.at(-1) as string) as {
+      heapUsed: number;
+      storeEntries: number | null;
+    };
+    return { rss: app.rss(), heapUsed: probe.heapUsed, storeEntries: probe.storeEntries };
+  };
+  try {
+    const warm = await load({
+      url: `${app.origin}/login`,
+      connections: PLAN.connections,
+      amount: 2000,
+      method: "POST",
+      expectStatus: 303,
+      setup: distinctLogins(app, "memwarm"),
+    });
+    await load({
+      url: `${app.origin}/`,
+      connections: PLAN.connections,
+      amount: 2000,
+      expectStatus: 200,
+    });
+    await sleep((PLAN.memoryLoginTtl + 1) * 1000);
+    const start = await read();
+    say(
+      `· memory: ${PLAN.memoryStarts.toLocaleString("en")} sign-in starts with LOGIN_TTL=${PLAN.memoryLoginTtl} s ` +
+        `(at start: RSS ${mb(start.rss)}, heap ${mb(start.heapUsed)}, ${start.storeEntries} store entries)`,
+    );
+    const starts = await load({
+      url: `${app.origin}/login`,
+      connections: PLAN.connections,
+      amount: PLAN.memoryStarts,
+      method: "POST",
+      expectStatus: 303,
+      setup: distinctLogins(app, "mem"),
+    });
+    const afterStarts = await read();
+    say(
+      `  after the starts (${starts.rps.toFixed(0)}/s): RSS ${mb(afterStarts.rss)}, heap ${mb(afterStarts.heapUsed)}, ` +
+        `${afterStarts.storeEntries} store entries; waiting ${PLAN.memorySettleSeconds} s for the TTL and a sweep`,
+    );
+    await sleep(PLAN.memorySettleSeconds * 1000);
+    const afterTtl = await read();
+    say(
+      `  after the TTL: RSS ${mb(afterTtl.rss)}, heap ${mb(afterTtl.heapUsed)}, ${afterTtl.storeEntries} store entries`,
+    );
+    assertAllSent(join(RESULTS, "starter-memory.log"), [warm, starts]);
+    return {
+      start,
+      afterStarts,
+      afterTtl,
+      starts: starts.requests,
+      startsPerSecond: starts.rps,
+      waitedSeconds: PLAN.memorySettleSeconds,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+interface ReportInput {
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; reactRouter: string };
+  pages: PagesResult;
+  verify: LoadResult[];
+  login: LoadResult[];
+  memory: MemoryResult;
+  loginJs: ClientJs;
+  bareJs: ClientJs;
+  micro: MicroResult[];
+  seconds: number;
+}
+
+interface Row {
+  figure: string;
+  median: string;
+  range: string;
+  target: string;
+  met?: boolean;
+}
+
+function buildReport(input: ReportInput) {
+  const { pages, verify, login, memory, loginJs, bareJs, micro } = input;
+  const bare = summarise(pages.bare.map((r) => r.rps));
+  const pub = summarise(pages.public.map((r) => r.rps));
+  const prot = summarise(pages.protected.map((r) => r.rps));
+  // Ratios of runs taken back to back in the same round; the median of those.
+  const publicOverBare = summarise(
+    pages.public.map((r, i) => r.rps / (pages.bare[i] as LoadResult).rps),
+  );
+  const protectedOverPublic = summarise(
+    pages.protected.map((r, i) => r.rps / (pages.public[i] as LoadResult).rps),
+  );
+  const loginRps = summarise(login.map((r) => r.rps));
+  const loginP50 = summarise(login.map((r) => r.p50));
+  const loginP99 = summarise(login.map((r) => r.p99));
+  const verifyRps = summarise(verify.map((r) => r.rps));
+  const verifyP99 = summarise(verify.map((r) => r.p99));
+  const extraKb = (loginJs.gzipBytes - bareJs.gzipBytes) / 1024;
+  const memoryGrowth = memory.afterTtl.rss / memory.start.rss - 1;
+
+  const range = (s: Summary, digits = 0) => `${s.min.toFixed(digits)}–${s.max.toFixed(digits)}`;
+  const rows: Row[] = [
+    {
+      figure: "Bare React Router, public page (SSR), req/s",
+      median: bare.median.toFixed(0),
+      range: range(bare),
+      target: "anchor",
+    },
+    {
+      figure: "Starter, public page / (SSR), req/s",
+      median: pub.median.toFixed(0),
+      range: range(pub),
+      target: "",
+    },
+    {
+      figure: "  public ÷ bare",
+      median: publicOverBare.median.toFixed(3),
+      range: range(publicOverBare, 3),
+      target: `≥ ${TARGETS.publicOverBare}`,
+      met: publicOverBare.median >= TARGETS.publicOverBare,
+    },
+    {
+      figure: "Starter, protected /dashboard (valid session), req/s",
+      median: prot.median.toFixed(0),
+      range: range(prot),
+      target: "",
+    },
+    {
+      figure: "  protected ÷ public",
+      median: protectedOverPublic.median.toFixed(3),
+      range: range(protectedOverPublic, 3),
+      target: `≥ ${TARGETS.protectedOverPublic}`,
+      met: protectedOverPublic.median >= TARGETS.protectedOverPublic,
+    },
+    {
+      figure: `POST /login (distinct addresses, ${PLAN.connections} conn.), req/s`,
+      median: loginRps.median.toFixed(0),
+      range: range(loginRps),
+      target: "",
+    },
+    {
+      figure: "  POST /login p50, ms",
+      median: loginP50.median.toFixed(0),
+      range: range(loginP50),
+      target: "",
+    },
+    {
+      figure: "  POST /login p99, ms",
+      median: loginP99.median.toFixed(0),
+      range: range(loginP99),
+      target: `≤ ${TARGETS.loginP99Ms}`,
+      met: loginP99.median <= TARGETS.loginP99Ms,
+    },
+    {
+      figure: `Code verification (fresh code each, ${PLAN.connections} conn.), req/s`,
+      median: verifyRps.median.toFixed(0),
+      range: range(verifyRps),
+      target: "",
+    },
+    {
+      figure: "  code verification p99, ms",
+      median: verifyP99.median.toFixed(0),
+      range: range(verifyP99),
+      target: "",
+    },
+    {
+      figure: "Client JS of /login, gzip, KB",
+      median: kb(loginJs.gzipBytes),
+      range: `${loginJs.files.length} files`,
+      target: "",
+    },
+    {
+      figure: "Client JS of the bare page, gzip, KB",
+      median: kb(bareJs.gzipBytes),
+      range: `${bareJs.files.length} files`,
+      target: "",
+    },
+    {
+      figure: "  /login ÷ bare (extra KB)",
+      median: `${(loginJs.gzipBytes / bareJs.gzipBytes).toFixed(3)} (+${extraKb.toFixed(1)})`,
+      range: "",
+      target: `≤ bare + ${TARGETS.loginJsExtraKb} KB`,
+      met: extraKb <= TARGETS.loginJsExtraKb,
+    },
+    {
+      figure: "RSS at start (after a full GC), MB",
+      median: mbNumber(memory.start.rss),
+      range: heapNote(memory.start),
+      target: "",
+    },
+    {
+      figure: `RSS after ${memory.starts.toLocaleString("en")} sign-in starts, MB`,
+      median: mbNumber(memory.afterStarts.rss),
+      range: heapNote(memory.afterStarts),
+      target: "",
+    },
+    {
+      figure: `RSS ${memory.waitedSeconds} s later (TTL ${PLAN.memoryLoginTtl} s + sweep), MB`,
+      median: `${mbNumber(memory.afterTtl.rss)} (${memoryGrowth >= 0 ? "+" : ""}${(memoryGrowth * 100).toFixed(0)}%)`,
+      range: heapNote(memory.afterTtl),
+
+      target: `≤ start + ${TARGETS.memoryWithin * 100}%`,
+      met: memoryGrowth <= TARGETS.memoryWithin,
+    },
+    ...micro.map((m) => ({
+      figure: `Micro: ${m.name}, µs/op`,
+      median: m.medianUs.toFixed(1),
+      range: `p99 ${m.p99Us.toFixed(0)}`,
+      target: "",
+    })),
+  ];
+  const table = renderTable(rows);
+  const targeted = rows.filter((row) => row.met !== undefined);
+  const missed = targeted.filter((row) => !row.met).map((row) => row.figure.trim());
+  const summary =
+    `Summary: ${targeted.length - missed.length} of ${targeted.length} targets met` +
+    `${missed.length ? ` (missed: ${missed.join("; ")})` : ""}; public ÷ bare ${publicOverBare.median.toFixed(2)}, ` +
+    `protected ÷ public ${protectedOverPublic.median.toFixed(2)}, POST /login p99 ${loginP99.median.toFixed(0)} ms, ` +
+    `/login JS +${extraKb.toFixed(1)} KB gzip, RSS after the TTL ${memoryGrowth >= 0 ? "+" : ""}${(memoryGrowth * 100).toFixed(0)}% of start.`;
+  const json = {
+    date: new Date().toISOString(),
+    seconds: input.seconds,
+    machine: input.machine,
+    plan: PLAN,
+    rateLimitIpPerHour: Number(RATE_LIMIT_IP_PER_HOUR),
+    targets: TARGETS,
+    figures: {
+      bareRps: bare,
+      publicRps: pub,
+      protectedRps: prot,
+      publicOverBare,
+      protectedOverPublic,
+      loginRps,
+      loginP50Ms: loginP50,
+      loginP99Ms: loginP99,
+      verifyRps,
+      verifyP99Ms: verifyP99,
+      loginJs,
+      bareJs,
+      loginJsExtraGzipBytes: loginJs.gzipBytes - bareJs.gzipBytes,
+      memory,
+      micro,
+      pageBytes: { bare: pages.bareBytes, public: pages.publicBytes },
+    },
+    met: Object.fromEntries(targeted.map((row) => [row.figure.trim(), row.met])),
+    runs: { pages, login, verify },
+  };
+  return { table, summary, json };
+}
+
+function renderTable(rows: Row[]): string {
+  const header: Row = {
+    figure: "Figure",
+    median: "Median",
+    range: "Min–max / detail",
+    target: "Target",
+    met: undefined,
+  };
+  const cells = (row: Row) => [
+    row.figure,
+    row.median,
+    row.range,
+    row.target,
+    row.met === undefined ? "" : row.met ? "met" : "NOT MET",
+  ];
+  const all = [header, ...rows].map(cells);
+  const widths = all[0]?.map((_, i) => Math.max(...all.map((r) => (r[i] as string).length))) ?? [];
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
+  const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
+  return [line(cells(header)), rule, ...rows.map((row) => line(cells(row)))].join("\n");
+}
+
+const heapNote = (reading: MemoryReading) =>
+  `heap ${mbNumber(reading.heapUsed)}, ${reading.storeEntries ?? "?"} entries`;
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+const mbNumber = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const mb = (bytes: number) => `${mbNumber(bytes)} MB`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cpuModel(): string {
+  try {
+    return (
+      /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ??
+      cpus()[0]?.model ??
+      "unknown CPU"
+    );
+  } catch {
+    return cpus()[0]?.model ?? "unknown CPU";
+  }
+}
+
+function packageVersion(name: string): string {
+  return (
+    JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
