@@ -1,191 +1,140 @@
 /**
  * The whole sign-in with `AUTH_ADAPTER=blockid`, through the real route loaders and actions,
- * the strategy, the pending cookie and the session, against the BlockID emulator.
- *
- * The adapter is handed to createServices as an override, built exactly as the registry
- * should build it from the parsed configuration, because the registry entry for "blockid"
- * is wired by its owner; once it is, `adapter` can be dropped from the overrides.
+ * the strategy, the pending cookie and the session, with the adapter built by the registry
+ * from the `BLOCKID_*` variables and talking to the BlockID emulator.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBlockIdAdapter } from "../../adapters/blockid/index";
-import { parseConfig } from "../../app/config.server";
-import { createServices, setServices, type Services } from "../../app/services.server";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as check from "../../app/routes/login.check";
 import * as dashboard from "../../app/routes/dashboard";
 import * as link from "../../app/routes/auth.link";
 import * as login from "../../app/routes/login";
+import {
+  callRoute,
+  CookieJar,
+  createTestApp,
+  getRequest,
+  postForm,
+  TEST_ORIGIN,
+  type TestApp,
+} from "../support/auth";
 import { startBlockIdEmulator, type BlockIdEmulator } from "../emulators/blockid/server";
 
-const ORIGIN = "http://app.test";
-
 let emulator: BlockIdEmulator;
-let services: Services;
-let logged: unknown[];
+let app: TestApp | undefined;
 
-beforeEach(async () => {
+beforeAll(async () => {
   emulator = await startBlockIdEmulator();
-  const config = parseConfig({
-    NODE_ENV: "test",
-    APP_ORIGIN: ORIGIN,
-    SESSION_SECRETS: "a-test-secret-that-is-at-least-32-characters-long",
-    AUTH_ADAPTER: "blockid",
-    BLOCKID_DNS: emulator.dns,
-    BLOCKID_COMMUNITY: emulator.community,
-    BLOCKID_LICENSE_KEY: emulator.licenseKey,
-    BLOCKID_BASE_URL: emulator.url,
-    MAIL_TRANSPORT: "outbox",
-  });
-  expect(config.adapter).toBe("blockid");
-  const { dns, community, licenseKey, baseUrl } = config.blockid;
-  logged = [];
-  services = createServices(config, {
-    limits: null,
-    log: (event) => logged.push(event),
-    adapter: ({ clock }) =>
-      createBlockIdAdapter({
-        dns: dns as string,
-        community: community as string,
-        licenseKey: licenseKey as string,
-        baseUrl,
-        appName: config.appName,
-        ttlSeconds: config.loginTtlSeconds,
-        clock,
-      }),
-  });
-  setServices(services);
 });
-
+afterAll(() => emulator.close());
 afterEach(async () => {
-  setServices(undefined);
-  await services.close();
-  await emulator.close();
+  emulator.clearFaults();
+  await app?.close();
+  app = undefined;
 });
 
-/** Route modules' args: only the request is used by these loaders and actions. */
-const args = (request: Request) => ({ request, params: {}, context: {} }) as never;
-
-function post(path: string, fields: Record<string, string>, cookie?: string): Request {
-  const headers = new Headers({
-    "Content-Type": "application/x-www-form-urlencoded",
-    Origin: ORIGIN,
+function setUp(): TestApp {
+  app = createTestApp({
+    env: {
+      AUTH_ADAPTER: "blockid",
+      BLOCKID_DNS: emulator.dns,
+      BLOCKID_COMMUNITY: emulator.community,
+      BLOCKID_LICENSE_KEY: emulator.licenseKey,
+      BLOCKID_BASE_URL: emulator.url,
+    },
   });
-  if (cookie) headers.set("Cookie", cookie);
-  return new Request(`${ORIGIN}${path}`, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams(fields),
-  });
+  expect(app.config.adapter).toBe("blockid");
+  return app;
 }
 
-/** What a route threw (redirects are thrown) or returned. */
-async function settle(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return await run();
-  } catch (thrown) {
-    return thrown;
-  }
-}
+const redeems = () => emulator.requests.filter((r) => r.route === "redeem").length;
 
-function cookiesOf(response: Response): string {
-  return response.headers
-    .getSetCookie()
-    .map((line) => line.split(";")[0])
-    .join("; ");
-}
-
-/** `data()` results carry their status in `init`. */
-function statusOf(value: unknown): number | undefined {
-  if (value instanceof Response) return value.status;
-  return (value as { init?: { status?: number } } | undefined)?.init?.status;
-}
-
-async function startSignIn(email: string) {
-  const started = await settle(() => login.action(args(post("/login", { email }))));
-  expect(started).toBeInstanceOf(Response);
-  const response = started as Response;
-  expect(response.status).toBe(303);
+/** POST /login in `jar`'s browser; the token of the link BlockID emailed. */
+async function startSignIn(jar: CookieJar, email: string, returnTo = "/dashboard") {
+  const started = await callRoute(
+    login.action,
+    postForm("/login", { email, returnTo }, { cookie: jar }),
+  );
+  expect(started.status).toBe(303);
+  expect(started.location).toBe("/login/check");
+  jar.store(started);
   const sent = emulator.lastEmailTo(email);
   if (!sent) throw new Error(`no email to ${email}`);
-  return { cookie: cookiesOf(response), link: sent.link };
+  // The link opens the app's landing page, never a BlockID page.
+  expect(sent.link.startsWith(`${TEST_ORIGIN}/auth/link?token=`)).toBe(true);
+  return { link: sent.link, token: new URL(sent.link).searchParams.get("token") as string };
+}
+
+function confirm(token: string, jar: CookieJar) {
+  return callRoute(link.action, postForm("/auth/link", { token }, { cookie: jar }));
 }
 
 describe("sign-in with AUTH_ADAPTER=blockid", () => {
   it("emails a link to the app's page; its GET redeems nothing; its POST signs in", async () => {
-    const { cookie, link: emailed } = await startSignIn("ada@example.com");
-    expect(emailed.startsWith(`${ORIGIN}/auth/link?token=`)).toBe(true);
-    const token = new URL(emailed).searchParams.get("token") as string;
+    const test = setUp();
+    const jar = new CookieJar();
+    const { link: emailed, token } = await startSignIn(jar, "ada@example.com", "/dashboard?x=1");
+    const page = await callRoute(check.loader, getRequest("/login/check", { cookie: jar }));
+    // A link only: no code form, and no "code instead" (BlockID sends no codes).
+    expect(page.data).toMatchObject({ delivered: { link: true, code: false }, canSendCode: false });
 
     // Scanners fetch the link: nothing is looked up or redeemed (S7).
     for (let i = 0; i < 3; i += 1) {
-      const page = await link.loader(args(new Request(emailed)));
-      expect(page).toEqual({ token });
+      const landing = await callRoute(link.loader, getRequest(emailed));
+      expect(landing.data).toEqual({ token });
+      expect(landing.headers.getSetCookie()).toEqual([]);
     }
     expect(
       emulator.requests.filter((r) => r.route === "fetch" || r.route === "redeem"),
     ).toHaveLength(0);
 
-    const done = await settle(() => link.action(args(post("/auth/link", { token }, cookie))));
-    expect(done).toBeInstanceOf(Response);
-    const response = done as Response;
-    expect(response.status).toBe(303);
-    expect(response.headers.get("Location")).not.toContain(token);
-
-    const signedIn = await dashboard.loader(
-      args(new Request(`${ORIGIN}/dashboard`, { headers: { Cookie: cookiesOf(response) } })),
-    );
-    expect(signedIn).toMatchObject({ email: "ada@example.com", adapter: "blockid" });
+    const done = await confirm(token, jar);
+    expect(done.status).toBe(303);
+    expect(done.location).toBe("/dashboard?x=1");
+    jar.store(done);
+    const me = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
+    expect(me.data).toMatchObject({ email: "ada@example.com", adapter: "blockid" });
     // The log records each step, never the code or the address (S28).
-    expect(logged.length).toBeGreaterThanOrEqual(2);
-    expect(JSON.stringify(logged)).not.toContain(token);
-    expect(JSON.stringify(logged)).not.toContain("ada@example.com");
+    expect(test.events.map((e) => e.step)).toEqual(["start", "link"]);
+    expect(JSON.stringify(test.events)).not.toContain(token);
+    expect(JSON.stringify(test.events)).not.toContain("ada@example.com");
   });
 
   it("refuses the link in another browser and keeps it usable where the sign-in started (S8)", async () => {
-    const { cookie, link: emailed } = await startSignIn("ada@example.com");
-    const token = new URL(emailed).searchParams.get("token") as string;
+    setUp();
+    const jar = new CookieJar();
+    const { token } = await startSignIn(jar, "ada@example.com");
+    const before = redeems();
 
-    const elsewhere = await settle(() => link.action(args(post("/auth/link", { token }))));
-    expect(statusOf(elsewhere)).toBe(403);
-    expect(emulator.requests.filter((r) => r.route === "redeem")).toHaveLength(0);
+    const elsewhere = await confirm(token, new CookieJar());
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.data).toEqual({ error: { code: "not_same_browser" } });
+    expect(redeems()).toBe(before);
 
-    const done = (await settle(() =>
-      link.action(args(post("/auth/link", { token }, cookie))),
-    )) as Response;
+    const done = await confirm(token, jar.clone());
     expect(done.status).toBe(303);
-    const again = await settle(() => link.action(args(post("/auth/link", { token }, cookie))));
-    expect(statusOf(again)).not.toBe(303);
+    const again = await confirm(token, jar);
+    expect(again.status).toBe(400);
+    expect(again.data).toEqual({ error: { code: "used" } });
   });
 
   it("answers an expired link and an unavailable BlockID with pages, not 500s", async () => {
-    const first = await startSignIn("ada@example.com");
+    setUp();
+    const first = new CookieJar();
+    const { token: late } = await startSignIn(first, "ada@example.com");
     emulator.advance(601_000);
-    const expired = await settle(() =>
-      link.action(
-        args(
-          post(
-            "/auth/link",
-            { token: new URL(first.link).searchParams.get("token") as string },
-            first.cookie,
-          ),
-        ),
-      ),
-    );
-    expect(statusOf(expired)).toBe(400);
-    expect((expired as { data: { error: { code: string } } }).data.error.code).toBe("expired");
+    const expired = await confirm(late, first);
+    expect(expired.status).toBe(400);
+    expect(expired.data).toEqual({ error: { code: "expired" } });
 
-    const second = await startSignIn("bob@example.com");
+    const second = new CookieJar();
+    const { token } = await startSignIn(second, "bob@example.com");
     emulator.fault("all", "error");
-    const down = await settle(() =>
-      link.action(
-        args(
-          post(
-            "/auth/link",
-            { token: new URL(second.link).searchParams.get("token") as string },
-            second.cookie,
-          ),
-        ),
-      ),
-    );
-    expect(statusOf(down)).toBe(503);
-    expect((down as { data: { error: { code: string } } }).data.error.code).toBe("unavailable");
+    const down = await confirm(token, second);
+    expect(down.status).toBe(503);
+    expect(down.data).toEqual({ error: { code: "unavailable" } });
+
+    const start = await callRoute(login.action, postForm("/login", { email: "cy@example.com" }));
+    expect(start.status).toBe(503);
+    expect(start.data).toEqual({ error: { code: "unavailable" } });
   });
 });
