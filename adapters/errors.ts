@@ -53,7 +53,11 @@ export class AuthError extends Error {
  * bundle and the test runner each load their own), so never use `instanceof` for this.
  */
 export function isAuthError(error: unknown): error is AuthError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[BRAND] === true
+  );
 }
 
 export function isAuthErrorCode(error: unknown, code: AuthErrorCode): error is AuthError {

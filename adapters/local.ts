@@ -4,7 +4,14 @@ import { systemClock, type Clock } from "../app/lib/clock";
 import { hmacHex, randomCode, randomId, randomToken, safeEqual } from "../app/lib/crypto.server";
 import type { Store } from "../app/store/types";
 import { AuthError, isAuthError } from "./errors";
-import type { AuthAdapter, Identity, Proof, StartContext, StartResult, VerifyContext } from "./types";
+import type {
+  AuthAdapter,
+  Identity,
+  Proof,
+  StartContext,
+  StartResult,
+  VerifyContext,
+} from "./types";
 
 export interface LocalAdapterOptions {
   store: Store;
@@ -79,7 +86,8 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
   async function goneReason(recordId: string | undefined): Promise<AuthError> {
     const why = recordId ? await store.get(goneKey(recordId)) : null;
     if (why === "used") return new AuthError("used", "This sign-in was already used");
-    if (why === "too_many_attempts") return new AuthError("too_many_attempts", "Too many wrong codes");
+    if (why === "too_many_attempts")
+      return new AuthError("too_many_attempts", "Too many wrong codes");
     return new AuthError("invalid", "No pending sign-in matches");
   }
 
@@ -89,7 +97,8 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     const current = taken ? (JSON.parse(taken) as LoginRecord) : null;
     if (current?.id !== record.id) {
       // Someone else consumed it first, or a newer request replaced it meanwhile.
-      if (current) await store.set(key, taken as string, Math.max(1, current.expiresAt + GRACE_MS - clock()));
+      if (current)
+        await store.set(key, taken as string, Math.max(1, current.expiresAt + GRACE_MS - clock()));
       throw await goneReason(record.id);
     }
     await retire(record, "used");
@@ -111,11 +120,23 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     const key = emailKey(email);
     // Overwriting the email's record supersedes any older link or code (S4).
     await store.set(key, JSON.stringify(record), keepMs);
-    await store.set(tokenKey(token), JSON.stringify({ emailKey: key, recordId: record.id } satisfies TokenIndex), keepMs);
+    await store.set(
+      tokenKey(token),
+      JSON.stringify({ emailKey: key, recordId: record.id } satisfies TokenIndex),
+      keepMs,
+    );
 
     const link = `${context.linkUrl}?token=${encodeURIComponent(token)}`;
     try {
-      await mailer.send(renderSignInEmail({ to: email, appName, link, code, expiresInMinutes: Math.ceil(ttlSeconds / 60) }));
+      await mailer.send(
+        renderSignInEmail({
+          to: email,
+          appName,
+          link,
+          code,
+          expiresInMinutes: Math.ceil(ttlSeconds / 60),
+        }),
+      );
     } catch (error) {
       await store.delete(key);
       throw new AuthError("unavailable", "The sign-in email could not be sent", { cause: error });
@@ -148,16 +169,26 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     return identityFor(record.email);
   }
 
-  async function verifyCode(email: string, code: string, context: VerifyContext): Promise<Identity> {
+  async function verifyCode(
+    email: string,
+    code: string,
+    context: VerifyContext,
+  ): Promise<Identity> {
     if (!/^\d{6}$/.test(code)) throw new AuthError("invalid", "A code is six digits");
     const key = emailKey(email);
     const record = await load(key);
     if (!record) throw await goneReason(context.ref);
+    // The code, like the link, works only in the browser that asked for it (S8): someone who
+    // reads a fresh code cannot start a sign-in of their own and use it. Such tries can
+    // never succeed, so they are not counted against the person's five.
+    if (!context.nonceHash || !safeEqual(record.nonce, context.nonceHash)) {
+      throw new AuthError("not_same_browser", "The code was requested in another browser");
+    }
     // Count first, compare after: parallel guesses cannot all slip under the limit (S10).
     const tries = await store.increment(triesKey(record.id), keepMs);
     if (tries > maxAttempts) {
-      await store.delete(key);
-      await retire(record, "too_many_attempts");
+      // Refused without touching the record: a right try still in flight (≤ 5) may consume
+      // it, so that of parallel right tries exactly one wins (S3).
       throw new AuthError("too_many_attempts", "Too many wrong codes");
     }
     if (clock() > record.expiresAt) throw new AuthError("expired", "The code has expired");

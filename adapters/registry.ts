@@ -5,7 +5,11 @@ import type { Store } from "../app/store/types";
 import { createBlockIdAdapter } from "./blockid";
 import { withFallback } from "./fallback";
 import { createLocalAdapter } from "./local";
-import { createWorkosClient, createWorkosMagicAuthAdapter, createWorkosMagicLinkAdapter } from "./workos/index.server";
+import {
+  createWorkosClient,
+  createWorkosMagicAuthAdapter,
+  createWorkosMagicLinkAdapter,
+} from "./workos/index.server";
 import type { AuthAdapter } from "./types";
 
 /** What every adapter factory may draw on. */
@@ -27,7 +31,14 @@ export type AdapterFactory = (deps: AdapterDependencies) => AuthAdapter;
  */
 export const adapterFactories: Record<AdapterName, AdapterFactory> = {
   local: ({ config, store, mailer, clock, hashKey }) =>
-    createLocalAdapter({ store, mailer, hashKey, clock, ttlSeconds: config.loginTtlSeconds, appName: config.appName }),
+    createLocalAdapter({
+      store,
+      mailer,
+      hashKey,
+      clock,
+      ttlSeconds: config.loginTtlSeconds,
+      appName: config.appName,
+    }),
   "workos-magic-link": (deps) => magicLink(deps),
   "workos-magic-auth": (deps) => magicAuth(deps),
   // Magic Link, with Magic Auth when passwordless sessions are down and for "email me a

@@ -7,13 +7,22 @@ import { z } from "zod";
  */
 export type Config = z.infer<ReturnType<typeof configSchema>>;
 
-export const ADAPTER_NAMES = ["local", "workos-magic-link", "workos-magic-auth", "workos", "blockid"] as const;
+export const ADAPTER_NAMES = [
+  "local",
+  "workos-magic-link",
+  "workos-magic-auth",
+  "workos",
+  "blockid",
+] as const;
 export type AdapterName = (typeof ADAPTER_NAMES)[number];
 
 export const DEV_SESSION_SECRET = "dev-only-secret-do-not-use-in-production-0123456789";
 
 const seconds = (fallback: number, max?: number) => {
-  let schema = z.coerce.number<string>().int("must be a whole number of seconds").positive("must be positive");
+  let schema = z.coerce
+    .number<string>()
+    .int("must be a whole number of seconds")
+    .positive("must be positive");
   if (max !== undefined) schema = schema.max(max, `must be at most ${max}`);
   return z
     .string()
@@ -36,18 +45,29 @@ function configSchema(production: boolean) {
         .pipe(
           z
             .string({ error: "is required in production (e.g. https://app.example.com)" })
-            .refine((v) => isOrigin(v), "must be an origin like https://app.example.com, with no path"),
+            .refine(
+              (v) => isOrigin(v),
+              "must be an origin like https://app.example.com, with no path",
+            ),
         )
         .transform((v) => new URL(v).origin),
       SESSION_SECRETS: optionalString
         .transform((v) => v ?? (production ? undefined : DEV_SESSION_SECRET))
         .pipe(z.string({ error: "is required in production (comma-separated, first signs)" }))
-        .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+        .transform((v) =>
+          v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        )
         .pipe(
           z
             .array(z.string().min(32, "each secret must be at least 32 characters"))
             .min(1, "needs at least one secret"),
         ),
+      LOGIN_HASH_SECRET: optionalString.pipe(
+        z.string().min(32, "must be at least 32 characters").optional(),
+      ),
       SESSION_MAX_AGE: seconds(604_800),
       SESSION_IDLE_TIMEOUT: seconds(86_400),
       AUTH_ADAPTER: optionalString.pipe(z.enum(ADAPTER_NAMES).optional()),
@@ -61,21 +81,42 @@ function configSchema(production: boolean) {
       MAIL_TRANSPORT: optionalString.pipe(z.enum(["outbox", "smtp"]).optional()),
       ALLOW_OUTBOX_IN_PRODUCTION: optionalString.transform((v) => v === "1" || v === "true"),
       SMTP_URL: optionalString.pipe(
-        z.string().refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), "must be smtp://… or smtps://…").optional(),
+        z
+          .string()
+          .refine((v) => /^smtps?:\/\//.test(v) && URL.canParse(v), "must be smtp://… or smtps://…")
+          .optional(),
       ),
       MAIL_FROM: optionalString,
       APP_NAME: optionalString.transform((v) => v ?? "Passwordless Starter"),
       REDIS_URL: optionalString.pipe(
-        z.string().refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), "must be redis://… or rediss://…").optional(),
+        z
+          .string()
+          .refine(
+            (v) => /^rediss?:\/\//.test(v) && URL.canParse(v),
+            "must be redis://… or rediss://…",
+          )
+          .optional(),
       ),
       REDIS_PREFIX: optionalString.transform((v) => v ?? "pls:"),
-      TRUST_PROXY: optionalString.transform((v) => v ?? "0").pipe(z.coerce.number<string>().int().min(0).max(10)),
-      RATE_LIMIT_IP_PER_HOUR: optionalString.transform((v) => v ?? "100").pipe(z.coerce.number<string>().int().positive()),
+      TRUST_PROXY: optionalString
+        .transform((v) => v ?? "0")
+        .pipe(z.coerce.number<string>().int().min(0).max(10)),
+      RATE_LIMIT_EMAIL_SPACING: optionalString
+        .transform((v) => v ?? "60")
+        .pipe(z.coerce.number<string>().int().min(0).max(3600)),
+      RATE_LIMIT_EMAIL_PER_HOUR: optionalString
+        .transform((v) => v ?? "5")
+        .pipe(z.coerce.number<string>().int().positive()),
+      RATE_LIMIT_IP_PER_HOUR: optionalString
+        .transform((v) => v ?? "100")
+        .pipe(z.coerce.number<string>().int().positive()),
       BLOCKID_DNS: optionalString,
       BLOCKID_COMMUNITY: optionalString,
       BLOCKID_LICENSE_KEY: optionalString,
       BLOCKID_BASE_URL: optionalString,
-      PORT: optionalString.transform((v) => v ?? "3000").pipe(z.coerce.number<string>().int().min(0).max(65535)),
+      PORT: optionalString
+        .transform((v) => v ?? "3000")
+        .pipe(z.coerce.number<string>().int().min(0).max(65535)),
       HOST: optionalString.transform((v) => v ?? "0.0.0.0"),
     })
     .transform((env) => {
@@ -88,6 +129,9 @@ function configSchema(production: boolean) {
         appOrigin: env.APP_ORIGIN,
         secure: origin.protocol === "https:",
         sessionSecrets: env.SESSION_SECRETS,
+        // Keys the hashes of pending secrets and local user ids; it must not rotate, or local
+        // user ids change. Defaults to the first session secret.
+        loginHashSecret: env.LOGIN_HASH_SECRET ?? (env.SESSION_SECRETS[0] as string),
         usingDevSecret: env.SESSION_SECRETS[0] === DEV_SESSION_SECRET,
         sessionMaxAgeSeconds: env.SESSION_MAX_AGE,
         sessionIdleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT,
@@ -113,6 +157,8 @@ function configSchema(production: boolean) {
         redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : undefined,
         trustProxy: env.TRUST_PROXY,
         rateLimitIpPerHour: env.RATE_LIMIT_IP_PER_HOUR,
+        rateLimitEmailSpacingSeconds: env.RATE_LIMIT_EMAIL_SPACING,
+        rateLimitEmailPerHour: env.RATE_LIMIT_EMAIL_PER_HOUR,
         port: env.PORT,
         host: env.HOST,
       };
@@ -123,7 +169,10 @@ function configSchema(production: boolean) {
  * Rules that tie variables together, checked on the raw strings so that they are reported
  * together with any malformed value: one message names every problem.
  */
-function crossFieldProblems(env: Record<string, string | undefined>, production: boolean): string[] {
+function crossFieldProblems(
+  env: Record<string, string | undefined>,
+  production: boolean,
+): string[] {
   const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
   const problems: string[] = [];
   const adapter = value("AUTH_ADAPTER") ?? (value("WORKOS_API_KEY") ? "workos" : "local");
@@ -141,7 +190,8 @@ function crossFieldProblems(env: Record<string, string | undefined>, production:
   // The app sends mail itself unless the provider delivers everything.
   const appSendsMail = adapter === "local" || (usesWorkos && value("WORKOS_EMAIL") === "app");
   const transport = value("MAIL_TRANSPORT");
-  if (production && appSendsMail && !transport) problems.push("MAIL_TRANSPORT is required in production (smtp)");
+  if (production && appSendsMail && !transport)
+    problems.push("MAIL_TRANSPORT is required in production (smtp)");
   const optedIn = ["1", "true"].includes(value("ALLOW_OUTBOX_IN_PRODUCTION") ?? "");
   if (production && transport === "outbox" && !optedIn) {
     problems.push(
@@ -173,7 +223,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const production = env.NODE_ENV === "production";
   const result = configSchema(production).safeParse(env);
   const problems = [
-    ...(result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".") || "environment"} ${issue.message}`)),
+    ...(result.success
+      ? []
+      : result.error.issues.map(
+          (issue) => `${issue.path.join(".") || "environment"} ${issue.message}`,
+        )),
     ...crossFieldProblems(env, production),
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -183,7 +237,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 function isOrigin(value: string): boolean {
   if (!URL.canParse(value)) return false;
   const url = new URL(value);
-  return (url.protocol === "http:" || url.protocol === "https:") && (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash;
+  return (
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    (url.pathname === "/" || url.pathname === "") &&
+    !url.search &&
+    !url.hash
+  );
 }
 
 function isHttpUrl(value: string): boolean {

@@ -41,7 +41,9 @@ export interface ServiceOverrides {
   clock?: Clock;
   store?: Store;
   mailer?: Mailer;
-  adapter?: AuthAdapter | ((services: Omit<Services, "adapter" | "authenticator" | "close">) => AuthAdapter);
+  adapter?:
+    | AuthAdapter
+    | ((services: Omit<Services, "adapter" | "authenticator" | "close">) => AuthAdapter);
   limits?: EmailLinkStrategy.Limits | null;
   log?: Logger;
 }
@@ -52,14 +54,21 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const clock = overrides.clock ?? systemClock;
   // With REDIS_URL, one client carries the store and the rate limits, so several instances
   // share one-time secrets, counters, lockouts and revocations.
-  const redis = !overrides.store && config.redis ? createRedisClient({ url: config.redis.url }) : undefined;
+  const redis =
+    !overrides.store && config.redis ? createRedisClient({ url: config.redis.url }) : undefined;
   const store =
-    overrides.store ?? (redis && config.redis ? createRedisStore({ client: redis, prefix: config.redis.prefix }) : new MemoryStore({ clock }));
+    overrides.store ??
+    (redis && config.redis
+      ? createRedisStore({ client: redis, prefix: config.redis.prefix })
+      : new MemoryStore({ clock }));
   let outbox: Outbox | undefined;
   let mailer = overrides.mailer;
   if (!mailer) {
     if (config.mail.transport === "smtp") {
-      mailer = new SmtpMailer({ url: config.mail.smtpUrl as string, from: config.mail.from as string });
+      mailer = new SmtpMailer({
+        url: config.mail.smtpUrl as string,
+        from: config.mail.from as string,
+      });
     } else {
       // In development the outbox also prints each email, so a link is one click from the log.
       outbox = new Outbox({ log: config.production ? undefined : (line) => console.info(line) });
@@ -96,8 +105,21 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           backend: redis ? { kind: "redis", client: redis } : { kind: "memory" },
           prefix: config.redis?.prefix,
           ipPerHour: config.rateLimitIpPerHour,
+          emailSpacingSeconds: config.rateLimitEmailSpacingSeconds,
+          emailPerHour: config.rateLimitEmailPerHour,
         }));
-  const base = { config, clock, store, mailer, outbox, sessions, pending, limits, log, requestInfo };
+  const base = {
+    config,
+    clock,
+    store,
+    mailer,
+    outbox,
+    sessions,
+    pending,
+    limits,
+    log,
+    requestInfo,
+  };
   const adapter =
     typeof overrides.adapter === "function"
       ? overrides.adapter(base)
@@ -107,7 +129,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           store,
           mailer,
           clock,
-          hashKey: deriveKey(config.sessionSecrets[0] as string, "login-hash"),
+          hashKey: deriveKey(config.loginHashSecret, "login-hash"),
         }));
   const authenticator = new Authenticator<SessionUser>();
   authenticator.use(
@@ -139,7 +161,9 @@ export function getServices(): Services {
   if (!holder[KEY]) {
     const config = parseConfig(process.env);
     if (!config.production && config.usingDevSecret) {
-      console.warn("[config] SESSION_SECRETS is not set: using a fixed development secret. Never do this in production.");
+      console.warn(
+        "[config] SESSION_SECRETS is not set: using a fixed development secret. Never do this in production.",
+      );
     }
     holder[KEY] = createServices(config);
   }

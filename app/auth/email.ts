@@ -3,7 +3,8 @@
  * lists, quoted local parts and full-width "@" that only became "@" after normalising, so
  * we normalise first (NFKC) and then accept only a plain dot-atom address.
  */
-export type EmailResult = { ok: true; email: string } | { ok: false; reason: "empty" | "invalid" | "too_long" };
+export type EmailResult =
+  { ok: true; email: string } | { ok: false; reason: "empty" | "invalid" | "too_long" };
 
 const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -14,7 +15,6 @@ export function normaliseEmail(input: unknown): EmailResult {
   if (value === "") return { ok: false, reason: "empty" };
   if (value.length > 254) return { ok: false, reason: "too_long" };
   // Whitespace, control characters, commas, quotes, angle brackets: never part of one address.
-  // eslint-disable-next-line no-control-regex -- control characters are what we refuse
   if (/[\s\p{Cc}\p{Cf},;"<>()[\]\\]/u.test(value)) return { ok: false, reason: "invalid" };
   const at = value.indexOf("@");
   if (at <= 0 || at !== value.lastIndexOf("@")) return { ok: false, reason: "invalid" };
@@ -32,8 +32,10 @@ export function normaliseEmail(input: unknown): EmailResult {
     }
   }
   const labels = domain.split(".");
-  if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label))) return { ok: false, reason: "invalid" };
-  if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(labels[labels.length - 1] ?? "")) return { ok: false, reason: "invalid" };
+  if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label)))
+    return { ok: false, reason: "invalid" };
+  if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(labels[labels.length - 1] ?? ""))
+    return { ok: false, reason: "invalid" };
   const email = `${local}@${domain}`;
   if (email.length > 254) return { ok: false, reason: "too_long" };
   return { ok: true, email };

@@ -28,7 +28,7 @@ export interface SignInLimits {
    * ≤ `emailPerHour` an hour, per client IP its own hourly budget (S11). Consumes budget
    * only when allowed: a refused attempt costs the other budgets nothing.
    */
-  allowSend(email: string, ip: string | undefined): Promise<LimitDecision>;
+  allowSend(email: string, ip: string | undefined, options?: SendOptions): Promise<LimitDecision>;
   /**
    * Before verifying a proof: the client IP's budget of verify attempts, and whether the
    * email is locked out (`lockoutFailures` consecutive failures within the window, S10).
@@ -39,6 +39,15 @@ export interface SignInLimits {
   recordFailure(email: string): Promise<void>;
   /** A verify for this email succeeded: clears its consecutive-failure count. */
   recordSuccess(email: string): Promise<void>;
+}
+
+export interface SendOptions {
+  /**
+   * Skip the spacing between sends (the hourly and per-IP budgets still apply). For "email
+   * me a code instead" right after a mail scanner used the link: seconds after the first
+   * email by design, and refusing it would leave the person with a dead link.
+   */
+  skipSpacing?: boolean;
 }
 
 export interface SignInLimitsOptions {
@@ -117,7 +126,7 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
   };
 
   return {
-    async allowSend(email, ip) {
+    async allowSend(email, ip, sendOptions = {}) {
       await connected();
       // A locked address gets no mail either (S10, S13): its codes could not be used, and
       // the answer stays the same as for an accepted request.
@@ -125,7 +134,7 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
       if (lock) return lock;
       const emailKey = hashEmail(email);
       const steps: Array<[Limiter, string, Refusal["reason"]]> = [];
-      if (spacing) steps.push([spacing, emailKey, "email_spacing"]);
+      if (spacing && !sendOptions.skipSpacing) steps.push([spacing, emailKey, "email_spacing"]);
       steps.push([emailHourly, emailKey, "email_hourly"]);
       const ipKey = hashIp(ip);
       if (ipKey) steps.push([ipSends, ipKey, "ip"]);

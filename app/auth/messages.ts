@@ -10,18 +10,31 @@ export interface ErrorView {
 }
 
 /** Words for every error code: the only place the UI turns codes into text. */
-export function describeError(error: ErrorView): { title: string; message: string; next: NextStep } {
+export function describeError(error: ErrorView): {
+  title: string;
+  message: string;
+  next: NextStep;
+} {
   switch (error.code) {
     case "invalid_input":
-      return { title: "Check what you typed", message: "Enter one email address, like name@example.com.", next: "retry" };
+      return {
+        title: "Check what you typed",
+        message: "Enter one email address, like name@example.com.",
+        next: "retry",
+      };
     case "invalid":
       return {
         title: "That didn't match",
-        message: "The code or link is not right, or a newer email replaced it. Check the latest email, or send a new one.",
+        message:
+          "The code or link is not right, or a newer email replaced it. Check the latest email, or send a new one.",
         next: "retry",
       };
     case "expired":
-      return { title: "This sign-in has expired", message: "Links and codes work for a few minutes only. Send a new one.", next: "send-again" };
+      return {
+        title: "This sign-in has expired",
+        message: "Links and codes work for a few minutes only. Send a new one.",
+        next: "send-again",
+      };
     case "used":
       return {
         title: "This link was already used",
@@ -29,15 +42,31 @@ export function describeError(error: ErrorView): { title: string; message: strin
         next: "send-again",
       };
     case "too_many_attempts":
-      return { title: "Too many tries", message: "That code no longer works. Send a new one to try again.", next: "send-again" };
+      return {
+        title: "Too many tries",
+        message: "That code no longer works. Send a new one to try again.",
+        next: "send-again",
+      };
     case "rate_limited": {
       const seconds = Math.max(1, Math.ceil(error.retryAfter ?? 60));
-      return { title: "Please wait a moment", message: `Too many requests. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`, next: "wait" };
+      return {
+        title: "Please wait a moment",
+        message: `Too many requests. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+        next: "wait",
+      };
     }
     case "unavailable":
-      return { title: "Sign-in is unavailable right now", message: "Something on our side did not answer. Please try again shortly.", next: "retry" };
+      return {
+        title: "Sign-in is unavailable right now",
+        message: "Something on our side did not answer. Please try again shortly.",
+        next: "retry",
+      };
     case "misconfigured":
-      return { title: "Sign-in is not set up correctly", message: "This is our fault, not yours. Please try again later.", next: "retry" };
+      return {
+        title: "Sign-in is not set up correctly",
+        message: "This is our fault, not yours. Please try again later.",
+        next: "retry",
+      };
     case "not_same_browser":
       return {
         title: "Open this in the browser where you started",

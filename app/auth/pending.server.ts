@@ -2,7 +2,14 @@ import { createCookie, type Cookie } from "react-router";
 import type { Delivered } from "../../adapters/types";
 import { createSealer } from "../lib/aead.server";
 import { systemClock, type Clock } from "../lib/clock";
-import { hmacHex, randomId, randomToken, safeEqual, sha256Hex, deriveKey } from "../lib/crypto.server";
+import {
+  hmacHex,
+  randomId,
+  randomToken,
+  safeEqual,
+  sha256Hex,
+  deriveKey,
+} from "../lib/crypto.server";
 
 /**
  * The pending sign-in, held by the browser that started it (S8): which address, which
@@ -66,7 +73,13 @@ export function createPendingLoginStore(options: PendingLoginOptions): PendingLo
     cookieName,
     create(fields) {
       const now = clock();
-      return { ...fields, id: randomId(), nonce: randomToken(32), expiresAt: now + ttlSeconds * 1000, sentAt: now };
+      return {
+        ...fields,
+        id: randomId(),
+        nonce: randomToken(32),
+        expiresAt: now + ttlSeconds * 1000,
+        sentAt: now,
+      };
     },
     async read(request) {
       const header = request.headers.get("Cookie");

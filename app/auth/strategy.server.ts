@@ -1,7 +1,14 @@
 import { redirect } from "react-router";
 import { Strategy } from "remix-auth/strategy";
 import { AuthError, isAuthError } from "../../adapters/errors";
-import type { AuthAdapter, Identity, Proof, RequestInfo, StartContext, StartResult } from "../../adapters/types";
+import type {
+  AuthAdapter,
+  Identity,
+  Proof,
+  RequestInfo,
+  StartContext,
+  StartResult,
+} from "../../adapters/types";
 import { hashEmail, type AuthEvent, type Logger } from "../lib/log.server";
 import { normaliseEmail } from "./email";
 import { field, readForm } from "./form.server";
@@ -38,7 +45,11 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     const url = new URL(request.url);
     if (request.method === "GET" || request.method === "HEAD") {
       if (url.searchParams.has("code") && url.searchParams.has("state")) {
-        return this.#callback(request, url.searchParams.get("code") ?? "", url.searchParams.get("state"));
+        return this.#callback(
+          request,
+          url.searchParams.get("code") ?? "",
+          url.searchParams.get("state"),
+        );
       }
       throw new AuthError("invalid_input", "Nothing to verify");
     }
@@ -46,8 +57,10 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     const intent = field(form, "intent");
     if (intent === "resend") return this.#resend(request);
     if (intent === "code-instead") return this.#codeInstead(request);
-    if (form.has("token")) return this.#verify(request, "link", { kind: "link", token: field(form, "token") });
-    if (form.has("state")) return this.#callback(request, field(form, "code"), field(form, "state"));
+    if (form.has("token"))
+      return this.#verify(request, "link", { kind: "link", token: field(form, "token") });
+    if (form.has("state"))
+      return this.#callback(request, field(form, "code"), field(form, "state"));
     if (form.has("code")) return this.#verifyCode(request, field(form, "code"));
     return this.#start(request, field(form, "email"), field(form, "returnTo"));
   }
@@ -78,8 +91,12 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       this.#log({ step: "start", outcome: `invalid_input:${normalised.reason}` });
       throw new AuthError("invalid_input", normalised.reason);
     }
-    return this.#deliver(request, "start", normalised.email, safeReturnTo(rawReturnTo), (email, ctx) =>
-      this.options.adapter.start(email, ctx),
+    return this.#deliver(
+      request,
+      "start",
+      normalised.email,
+      safeReturnTo(rawReturnTo),
+      (email, ctx) => this.options.adapter.start(email, ctx),
     );
   }
 
@@ -119,7 +136,12 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       delivered: step === "code_instead" ? { link: false, code: true } : adapter.delivers,
     });
     const emailHash = hashEmail(email);
-    const decision = limits ? await guard(() => limits.allowSend(email, info.ip)) : { allowed: true as const };
+    // "Email me a code instead" follows the first email by seconds when a scanner used the
+    // link; it skips the spacing between sends but not the hourly or per-IP budgets (S11).
+    const skipSpacing = step === "code_instead";
+    const decision = limits
+      ? await guard(() => limits.allowSend(email, info.ip, { skipSpacing }))
+      : { allowed: true as const };
     if (decision.allowed) {
       try {
         const result = await send(email, this.#context(request, pending));
@@ -129,11 +151,24 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
         this.#log({ step, outcome: "sent", adapter: result.adapter, emailHash, ip: info.ip });
       } catch (error) {
         const authError = toAuthError(error);
-        this.#log({ step, outcome: authError.code, adapter: adapter.name, emailHash, ip: info.ip, requestId: authError.requestId });
+        this.#log({
+          step,
+          outcome: authError.code,
+          adapter: adapter.name,
+          emailHash,
+          ip: info.ip,
+          requestId: authError.requestId,
+        });
         throw authError;
       }
     } else {
-      this.#log({ step, outcome: `throttled:${decision.reason}`, adapter: adapter.name, emailHash, ip: info.ip });
+      this.#log({
+        step,
+        outcome: `throttled:${decision.reason}`,
+        adapter: adapter.name,
+        emailHash,
+        ip: info.ip,
+      });
       // Nothing was sent, so the browser keeps the sign-in it already has for this address:
       // the code from the last email must still work in this tab.
       const existing = await pendingStore.read(request);
@@ -166,7 +201,12 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       this.#log({ step: "code", outcome: "invalid_input", emailHash: hashEmail(pending.email) });
       throw new AuthError("invalid_input", "A code is six digits");
     }
-    return this.#verify(request, "code", { kind: "code", email: pending.email, code: digits }, pending);
+    return this.#verify(
+      request,
+      "code",
+      { kind: "code", email: pending.email, code: digits },
+      pending,
+    );
   }
 
   async #callback(request: Request, code: string, state: string | null): Promise<User> {
@@ -184,7 +224,12 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     return this.#verify(request, "callback", { kind: "callback", code }, pending);
   }
 
-  async #verify(request: Request, step: "code" | "link" | "callback", proof: Proof, known?: PendingLogin): Promise<User> {
+  async #verify(
+    request: Request,
+    step: "code" | "link" | "callback",
+    proof: Proof,
+    known?: PendingLogin,
+  ): Promise<User> {
     const pending = known ?? (await this.options.pending.read(request));
     const info = this.#info(request);
     if (!pending) {
@@ -199,7 +244,13 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       const decision = await guard(() => limits.allowVerify(pending.email, info.ip));
       if (!decision.allowed) {
         const code = decision.reason === "locked" ? "too_many_attempts" : "rate_limited";
-        this.#log({ step, outcome: `throttled:${decision.reason}`, adapter: pending.adapter, emailHash, ip: info.ip });
+        this.#log({
+          step,
+          outcome: `throttled:${decision.reason}`,
+          adapter: pending.adapter,
+          emailHash,
+          ip: info.ip,
+        });
         throw new AuthError(code, "Too many attempts", { retryAfter: decision.retryAfterSeconds });
       }
     }
@@ -213,13 +264,27 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       });
     } catch (error) {
       const authError = toAuthError(error);
-      this.#log({ step, outcome: authError.code, adapter: pending.adapter, emailHash, ip: info.ip, requestId: authError.requestId });
-      if (limits && COUNTS_AS_FAILURE.has(authError.code)) await guard(() => limits.recordFailure(pending.email));
+      this.#log({
+        step,
+        outcome: authError.code,
+        adapter: pending.adapter,
+        emailHash,
+        ip: info.ip,
+        requestId: authError.requestId,
+      });
+      if (limits && COUNTS_AS_FAILURE.has(authError.code))
+        await guard(() => limits.recordFailure(pending.email));
       throw authError;
     }
     if (identity.email.toLowerCase() !== pending.email) {
       // A provider that answers for another address than the one this browser asked for.
-      this.#log({ step, outcome: "email_mismatch", adapter: identity.adapter, emailHash, ip: info.ip });
+      this.#log({
+        step,
+        outcome: "email_mismatch",
+        adapter: identity.adapter,
+        emailHash,
+        ip: info.ip,
+      });
       throw new AuthError("invalid", "The proof belongs to another address");
     }
     if (limits) await guard(() => limits.recordSuccess(pending.email));
@@ -247,7 +312,7 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 export namespace EmailLinkStrategy {
   /** What the strategy needs from the abuse limits (see app/auth/limits.server.ts). */
   export interface Limits {
-    allowSend(email: string, ip: string | undefined): Promise<LimitDecision>;
+    allowSend(email: string, ip: string | undefined, options?: { skipSpacing?: boolean }): Promise<LimitDecision>;
     allowVerify(email: string | undefined, ip: string | undefined): Promise<LimitDecision>;
     recordFailure(email: string): Promise<void>;
     recordSuccess(email: string): Promise<void>;
@@ -255,7 +320,11 @@ export namespace EmailLinkStrategy {
 
   export type LimitDecision =
     | { allowed: true }
-    | { allowed: false; retryAfterSeconds: number; reason: "email_spacing" | "email_hourly" | "ip" | "locked" };
+    | {
+        allowed: false;
+        retryAfterSeconds: number;
+        reason: "email_spacing" | "email_hourly" | "ip" | "locked";
+      };
 
   export interface Options {
     adapter: AuthAdapter;

@@ -57,7 +57,10 @@ export const input = style({
   },
 });
 
-export const codeInput = style([input, { fontFamily: vars.font.mono, fontSize: vars.size.lg, letterSpacing: "0.3em" }]);
+export const codeInput = style([
+  input,
+  { fontFamily: vars.font.mono, fontSize: vars.size.lg, letterSpacing: "0.3em" },
+]);
 
 export const fieldError = style({ color: vars.color.danger, fontSize: vars.size.sm, margin: 0 });
 
@@ -105,9 +108,21 @@ export const alert = recipe({
   },
   variants: {
     tone: {
-      danger: { background: vars.color.dangerSurface, color: vars.color.text, border: `1px solid ${vars.color.danger}` },
-      success: { background: vars.color.successSurface, color: vars.color.text, border: `1px solid ${vars.color.success}` },
-      info: { background: vars.color.background, color: vars.color.text, border: `1px solid ${vars.color.border}` },
+      danger: {
+        background: vars.color.dangerSurface,
+        color: vars.color.text,
+        border: `1px solid ${vars.color.danger}`,
+      },
+      success: {
+        background: vars.color.successSurface,
+        color: vars.color.text,
+        border: `1px solid ${vars.color.success}`,
+      },
+      info: {
+        background: vars.color.background,
+        color: vars.color.text,
+        border: `1px solid ${vars.color.border}`,
+      },
     },
   },
   defaultVariants: { tone: "info" },
@@ -117,6 +132,11 @@ export type AlertVariants = RecipeVariants<typeof alert>;
 
 export const alertTitle = style({ fontWeight: 700, margin: 0 });
 
-export const list = style({ margin: 0, paddingLeft: vars.space.lg, display: "grid", gap: vars.space.xs });
+export const list = style({
+  margin: 0,
+  paddingLeft: vars.space.lg,
+  display: "grid",
+  gap: vars.space.xs,
+});
 
 export const mono = style({ fontFamily: vars.font.mono });

@@ -13,9 +13,15 @@ export function Button({
   pendingLabel,
   children,
   ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & styles.ButtonVariants & { pending?: boolean; pendingLabel?: string }) {
+}: ButtonHTMLAttributes<HTMLButtonElement> &
+  styles.ButtonVariants & { pending?: boolean; pendingLabel?: string }) {
   return (
-    <button className={styles.button({ kind })} disabled={pending} aria-disabled={pending} {...props}>
+    <button
+      className={styles.button({ kind })}
+      disabled={pending}
+      aria-disabled={pending}
+      {...props}
+    >
       {pending && pendingLabel ? pendingLabel : children}
     </button>
   );
@@ -25,7 +31,15 @@ export function Button({
  * An error shown as an alert; it takes focus when it appears, so screen-reader and keyboard
  * users land on it after a failed submit.
  */
-export function ErrorAlert({ error, id, children }: { error: ErrorView; id?: string; children?: ReactNode }) {
+export function ErrorAlert({
+  error,
+  id,
+  children,
+}: {
+  error: ErrorView;
+  id?: string;
+  children?: ReactNode;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.focus();
@@ -40,7 +54,11 @@ export function ErrorAlert({ error, id, children }: { error: ErrorView; id?: str
   );
 }
 
-export function Notice({ title, children, tone = "info" }: { title?: string; children: ReactNode } & styles.AlertVariants) {
+export function Notice({
+  title,
+  children,
+  tone = "info",
+}: { title?: string; children: ReactNode } & styles.AlertVariants) {
   return (
     <div role="status" className={styles.alert({ tone })}>
       {title ? <p className={styles.alertTitle}>{title}</p> : null}

@@ -5,7 +5,16 @@ import { createHash } from "node:crypto";
  * codes and cookie values are never passed in, so they cannot be logged.
  */
 export interface AuthEvent {
-  step: "start" | "resend" | "code_instead" | "code" | "link" | "callback" | "logout" | "logout_all" | "revoke";
+  step:
+    | "start"
+    | "resend"
+    | "code_instead"
+    | "code"
+    | "link"
+    | "callback"
+    | "logout"
+    | "logout_all"
+    | "revoke";
   outcome: string;
   adapter?: string;
   /** SHA-256 of the normalised address, first 16 hex digits: enough to correlate, not to read. */
@@ -17,7 +26,9 @@ export interface AuthEvent {
 export type Logger = (event: AuthEvent) => void;
 
 export const jsonLogger: Logger = (event) => {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), type: "auth", ...event })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), type: "auth", ...event })}\n`,
+  );
 };
 
 export function hashEmail(email: string): string {

@@ -25,7 +25,15 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
     `Sign in to ${appName}`,
     "",
     ...(link ? ["Open this link, then press Continue:", link, ""] : []),
-    ...(code ? [link ? "Or enter this code in the tab where you started:" : "Enter this code in the tab where you started:", code, ""] : []),
+    ...(code
+      ? [
+          link
+            ? "Or enter this code in the tab where you started:"
+            : "Enter this code in the tab where you started:",
+          code,
+          "",
+        ]
+      : []),
     `This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${minutes} and work once.`,
     "",
     ignore,

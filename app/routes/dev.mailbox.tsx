@@ -39,7 +39,9 @@ export default function Mailbox({ loaderData }: Route.ComponentProps) {
       <h1 className={ui.heading}>Dev mailbox</h1>
       <p className={ui.muted}>Emails the app would have sent, newest first. Only in development.</p>
       {loaderData.messages.length === 0 ? (
-        <p className={ui.text}>No email yet. <a href="/login">Sign in</a> to get one.</p>
+        <p className={ui.text}>
+          No email yet. <a href="/login">Sign in</a> to get one.
+        </p>
       ) : (
         <ol className={ui.list}>
           {loaderData.messages.map((m) => (
@@ -58,7 +60,10 @@ export default function Mailbox({ loaderData }: Route.ComponentProps) {
                 ) : null}
                 {m.code ? (
                   <p className={ui.text}>
-                    Code: <strong className={ui.mono} data-testid="mail-code">{m.code}</strong>
+                    Code:{" "}
+                    <strong className={ui.mono} data-testid="mail-code">
+                      {m.code}
+                    </strong>
                   </p>
                 ) : null}
               </article>

@@ -6,7 +6,10 @@ import * as ui from "../components/ui.css";
 
 export const meta: Route.MetaFunction = () => [
   { title: "Passwordless Starter" },
-  { name: "description", content: "Sign in with your email address: a link and a code, no password." },
+  {
+    name: "description",
+    content: "Sign in with your email address: a link and a code, no password.",
+  },
 ];
 
 export async function loader({ request }: Route.LoaderArgs) {
@@ -20,13 +23,15 @@ export default function Home({ loaderData }: Route.ComponentProps) {
       <h1 className={ui.heading}>Welcome</h1>
       {loaderData.email ? (
         <p className={ui.text}>
-          You are signed in as <strong>{loaderData.email}</strong>. Go to your <Link to="/dashboard">dashboard</Link>.
+          You are signed in as <strong>{loaderData.email}</strong>. Go to your{" "}
+          <Link to="/dashboard">dashboard</Link>.
         </p>
       ) : (
         <>
           <p className={ui.text}>You are not signed in.</p>
           <p className={ui.text}>
-            <Link to="/login">Sign in with your email address</Link>: we send a link and a code, no password needed.
+            <Link to="/login">Sign in with your email address</Link>: we send a link and a code, no
+            password needed.
           </p>
         </>
       )}

@@ -30,13 +30,15 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
   const busy = navigation.state !== "idle";
   const intent = navigation.formData?.get("intent");
   const error = actionData?.error;
-  const what = delivered.link && delivered.code ? "a link and a code" : delivered.link ? "a link" : "a code";
+  const what =
+    delivered.link && delivered.code ? "a link and a code" : delivered.link ? "a link" : "a code";
   return (
     <Card>
       <h1 className={ui.heading}>Check your email</h1>
       <Notice>
         <p className={ui.text}>
-          If <strong>{email}</strong> can receive mail, we sent {what} to it. {delivered.code ? "Enter the code here, in this tab." : "Open the link in this browser."}{" "}
+          If <strong>{email}</strong> can receive mail, we sent {what} to it.{" "}
+          {delivered.code ? "Enter the code here, in this tab." : "Open the link in this browser."}{" "}
           It works for about {minutes} minute{minutes === 1 ? "" : "s"}.
         </p>
       </Notice>
@@ -68,14 +70,24 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
       ) : null}
       <Form method="post" action="/login/check" className={ui.form}>
         <input type="hidden" name="intent" value="resend" />
-        <Button type="submit" kind="secondary" pending={busy && intent === "resend"} pendingLabel="Sending…">
+        <Button
+          type="submit"
+          kind="secondary"
+          pending={busy && intent === "resend"}
+          pendingLabel="Sending…"
+        >
           Send it again
         </Button>
       </Form>
       {canSendCode ? (
         <Form method="post" action="/login/check" className={ui.form}>
           <input type="hidden" name="intent" value="code-instead" />
-          <Button type="submit" kind="secondary" pending={busy && intent === "code-instead"} pendingLabel="Sending…">
+          <Button
+            type="submit"
+            kind="secondary"
+            pending={busy && intent === "code-instead"}
+            pendingLabel="Sending…"
+          >
             Email me a code instead
           </Button>
         </Form>

@@ -26,7 +26,9 @@ export default function Login({ loaderData }: Route.ComponentProps) {
   return (
     <Card>
       <h1 className={ui.heading}>Sign in</h1>
-      <p className={ui.muted}>Enter your email address. We will send you a link and a code; no password needed.</p>
+      <p className={ui.muted}>
+        Enter your email address. We will send you a link and a code; no password needed.
+      </p>
       {error ? <ErrorAlert error={error} id="login-error" /> : null}
       <Form method="post" action="/login" className={ui.form} noValidate>
         <input type="hidden" name="returnTo" value={loaderData.returnTo} />

@@ -24,7 +24,12 @@ export async function action({ request }: Route.ActionArgs) {
   const headers = new Headers({ "Cache-Control": "no-store", "Clear-Site-Data": '"cookies"' });
   headers.append("Set-Cookie", await services.sessions.destroy(request));
   if (session) {
-    services.log({ step: everywhere ? "logout_all" : "logout", outcome: "success", adapter: session.user.adapter, emailHash: hashEmail(session.user.email) });
+    services.log({
+      step: everywhere ? "logout_all" : "logout",
+      outcome: "success",
+      adapter: session.user.adapter,
+      emailHash: hashEmail(session.user.email),
+    });
   }
   throw redirect("/", { status: 303, headers });
 }

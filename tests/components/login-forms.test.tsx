@@ -16,7 +16,16 @@ function stub(routes: Parameters<typeof createRoutesStub>[0], path: string) {
 
 describe("the login form", () => {
   it("has a labelled email field and keeps the return path", async () => {
-    stub([{ path: "/login", Component: Login as never, loader: () => ({ returnTo: "/dashboard?x=1" }) }], "/login");
+    stub(
+      [
+        {
+          path: "/login",
+          Component: Login as never,
+          loader: () => ({ returnTo: "/dashboard?x=1" }),
+        },
+      ],
+      "/login",
+    );
     const field = await screen.findByLabelText("Email address");
     expect(field).toHaveAttribute("name", "email");
     expect(field).toHaveAttribute("type", "email");
@@ -52,7 +61,8 @@ describe("the login form", () => {
           path: "/login",
           Component: Login as never,
           loader: () => ({ returnTo: "/dashboard" }),
-          action: () => new Promise((resolve) => (release = () => resolve({ error: { code: "unavailable" } }))),
+          action: () =>
+            new Promise((resolve) => (release = () => resolve({ error: { code: "unavailable" } }))),
         },
       ],
       "/login",
@@ -66,10 +76,18 @@ describe("the login form", () => {
 });
 
 describe("the check-email page", () => {
-  const pending = { email: "person@example.com", delivered: { link: true, code: true }, canSendCode: false, minutes: 10 };
+  const pending = {
+    email: "person@example.com",
+    delivered: { link: true, code: true },
+    canSendCode: false,
+    minutes: 10,
+  };
 
   it("offers a code field when a code was delivered, and a way to send again", async () => {
-    stub([{ path: "/login/check", Component: CheckEmail as never, loader: () => pending }], "/login/check");
+    stub(
+      [{ path: "/login/check", Component: CheckEmail as never, loader: () => pending }],
+      "/login/check",
+    );
     const code = await screen.findByLabelText("Six-digit code");
     expect(code).toHaveAttribute("name", "code");
     expect(code).toHaveAttribute("autocomplete", "one-time-code");
@@ -79,7 +97,13 @@ describe("the check-email page", () => {
 
   it("has no code field for a link-only delivery, and offers a code when the adapter can send one", async () => {
     stub(
-      [{ path: "/login/check", Component: CheckEmail as never, loader: () => ({ ...pending, delivered: { link: true, code: false }, canSendCode: true }) }],
+      [
+        {
+          path: "/login/check",
+          Component: CheckEmail as never,
+          loader: () => ({ ...pending, delivered: { link: true, code: false }, canSendCode: true }),
+        },
+      ],
       "/login/check",
     );
     await screen.findByRole("heading", { name: "Check your email" });
@@ -89,7 +113,14 @@ describe("the check-email page", () => {
 
   it("says how long to wait when rate limited", async () => {
     stub(
-      [{ path: "/login/check", Component: CheckEmail as never, loader: () => pending, action: () => ({ error: { code: "rate_limited", retryAfter: 42 } }) }],
+      [
+        {
+          path: "/login/check",
+          Component: CheckEmail as never,
+          loader: () => pending,
+          action: () => ({ error: { code: "rate_limited", retryAfter: 42 } }),
+        },
+      ],
       "/login/check",
     );
     await userEvent.type(await screen.findByLabelText("Six-digit code"), "123456");

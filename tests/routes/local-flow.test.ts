@@ -4,7 +4,15 @@ import * as link from "../../app/routes/auth.link";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
 import * as logout from "../../app/routes/logout";
-import { callRoute, CookieJar, createTestApp, expectRedirectToLogin, getRequest, postForm, type TestApp } from "../support/auth";
+import {
+  callRoute,
+  CookieJar,
+  createTestApp,
+  expectRedirectToLogin,
+  getRequest,
+  postForm,
+  type TestApp,
+} from "../support/auth";
 
 let app: TestApp;
 beforeEach(() => {
@@ -13,8 +21,15 @@ beforeEach(() => {
 afterEach(() => app.close());
 
 /** POST /login in `jar`'s browser; returns the email that went out. */
-async function requestSignIn(jar: CookieJar, email = "person@example.com", returnTo = "/dashboard") {
-  const result = await callRoute(login.action, postForm("/login", { email, returnTo }, { cookie: jar }));
+async function requestSignIn(
+  jar: CookieJar,
+  email = "person@example.com",
+  returnTo = "/dashboard",
+) {
+  const result = await callRoute(
+    login.action,
+    postForm("/login", { email, returnTo }, { cookie: jar }),
+  );
   expect(result.status).toBe(303);
   expect(result.location).toBe("/login/check");
   jar.store(result);
@@ -34,7 +49,10 @@ describe("the local sign-in round trip", () => {
     expect(landing.headers.getSetCookie()).toEqual([]);
     expect(landing.data).toEqual({ token: email.token });
 
-    const confirmed = await callRoute(link.action, postForm("/auth/link", { token: email.token as string }, { cookie: jar }));
+    const confirmed = await callRoute(
+      link.action,
+      postForm("/auth/link", { token: email.token as string }, { cookie: jar }),
+    );
     expect(confirmed.status).toBe(303);
     expect(confirmed.location).toBe("/dashboard");
     expect(confirmed.headers.get("Cache-Control")).toBe("no-store");
@@ -57,8 +75,14 @@ describe("the local sign-in round trip", () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar, "coder@example.com", "/dashboard?tab=2");
     const page = await callRoute(check.loader, getRequest("/login/check", { cookie: jar }));
-    expect(page.data).toMatchObject({ email: "coder@example.com", delivered: { link: true, code: true } });
-    const result = await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar }));
+    expect(page.data).toMatchObject({
+      email: "coder@example.com",
+      delivered: { link: true, code: true },
+    });
+    const result = await callRoute(
+      check.action,
+      postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+    );
     expect(result.status).toBe(303);
     expect(result.location).toBe("/dashboard?tab=2");
   });
@@ -67,22 +91,33 @@ describe("the local sign-in round trip", () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar);
     const wrong = email.code === "000000" ? "111111" : "000000";
-    const bad = await callRoute(check.action, postForm("/login/check", { code: wrong }, { cookie: jar }));
+    const bad = await callRoute(
+      check.action,
+      postForm("/login/check", { code: wrong }, { cookie: jar }),
+    );
     expect(bad.status).toBe(400);
     expect(bad.data).toEqual({ error: { code: "invalid" } });
-    const good = await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar }));
+    const good = await callRoute(
+      check.action,
+      postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+    );
     expect(good.status).toBe(303);
   });
 
   it("refuses a reused link with 'used', and an expired one with 'expired'", async () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar);
-    const first = await callRoute(link.action, postForm("/auth/link", { token: email.token as string }, { cookie: jar.clone() }));
+    const first = await callRoute(
+      link.action,
+      postForm("/auth/link", { token: email.token as string }, { cookie: jar.clone() }),
+    );
     expect(first.status).toBe(303);
-    const again = await callRoute(link.action, postForm("/auth/link", { token: email.token as string }, { cookie: jar }));
+    const again = await callRoute(
+      link.action,
+      postForm("/auth/link", { token: email.token as string }, { cookie: jar }),
+    );
     expect(again.status).toBe(400);
     expect(again.data).toEqual({ error: { code: "used" } });
-
   });
 
   it("says 'expired' for a link past LOGIN_TTL in the browser that asked for it (S2)", async () => {
@@ -93,21 +128,33 @@ describe("the local sign-in round trip", () => {
     app.clock.advance(299_000);
     const clone = jar.clone();
     app.clock.advance(2_000);
-    const expired = await callRoute(link.action, postForm("/auth/link", { token: email.token as string }, { cookie: clone }));
+    const expired = await callRoute(
+      link.action,
+      postForm("/auth/link", { token: email.token as string }, { cookie: clone }),
+    );
     expect(expired.status).toBe(400);
     expect(expired.data).toEqual({ error: { code: "expired" } });
-    const code = await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar }));
+    const code = await callRoute(
+      check.action,
+      postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+    );
     expect(code.data).toEqual({ error: { code: "expired" } });
   });
 
   it("S8: a link confirmed in another browser gives no session there, and the code still works in the first", async () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar);
-    const other = await callRoute(link.action, postForm("/auth/link", { token: email.token as string }, { cookie: new CookieJar() }));
+    const other = await callRoute(
+      link.action,
+      postForm("/auth/link", { token: email.token as string }, { cookie: new CookieJar() }),
+    );
     expect(other.status).toBe(403);
     expect(other.data).toEqual({ error: { code: "not_same_browser" } });
     expect(other.headers.getSetCookie().some((c) => c.startsWith("session="))).toBe(false);
-    const mine = await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar }));
+    const mine = await callRoute(
+      check.action,
+      postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+    );
     expect(mine.status).toBe(303);
   });
 
@@ -123,7 +170,12 @@ describe("the local sign-in round trip", () => {
   it("treats a tampered session cookie as signed out and clears it", async () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar);
-    jar.store(await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar })));
+    jar.store(
+      await callRoute(
+        check.action,
+        postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+      ),
+    );
     const value = jar.get("session") as string;
     jar.set("session", `${value.slice(0, 20)}A${value.slice(21)}`);
     const result = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
@@ -134,7 +186,12 @@ describe("the local sign-in round trip", () => {
   it("ends a session after the idle timeout and after the absolute lifetime, whatever the cookie says (S21)", async () => {
     const jar = new CookieJar();
     const email = await requestSignIn(jar);
-    jar.store(await callRoute(check.action, postForm("/login/check", { code: email.code as string }, { cookie: jar })));
+    jar.store(
+      await callRoute(
+        check.action,
+        postForm("/login/check", { code: email.code as string }, { cookie: jar }),
+      ),
+    );
     const copy = jar.clone();
     app.clock.advance(23 * 3600_000);
     const rolled = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
@@ -142,7 +199,46 @@ describe("the local sign-in round trip", () => {
     jar.store(rolled);
     app.clock.advance(2 * 3600_000);
     // The un-rolled copy has been idle for 25 hours: refused. The rolled one was seen 2 hours ago.
-    expectRedirectToLogin(await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: copy })), "/dashboard");
-    expect((await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }))).status).toBe(200);
+    expectRedirectToLogin(
+      await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: copy })),
+      "/dashboard",
+    );
+    expect(
+      (await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }))).status,
+    ).toBe(200);
+  });
+});
+
+describe("S24 rotating the session secrets", () => {
+  const OLD = "o".repeat(40);
+  const NEW = "n".repeat(40);
+
+  async function signedInUserId(env: Record<string, string>): Promise<string> {
+    await app.close();
+    app = createTestApp({ env });
+    const jar = new CookieJar();
+    jar.store(
+      await callRoute(
+        login.action,
+        postForm("/login", { email: "rotate@example.com" }, { cookie: jar }),
+      ),
+    );
+    const { code } = app.lastEmailTo("rotate@example.com");
+    jar.store(
+      await callRoute(
+        check.action,
+        postForm("/login/check", { code: code as string }, { cookie: jar }),
+      ),
+    );
+    const { session } = await app.services.sessions.read(getRequest("/", { cookie: jar }));
+    return session?.user.id as string;
+  }
+
+  it("keeps local user ids when LOGIN_HASH_SECRET is set, and changes them when it is not", async () => {
+    const hash = { LOGIN_HASH_SECRET: "h".repeat(40) };
+    const before = await signedInUserId({ SESSION_SECRETS: OLD, ...hash });
+    expect(await signedInUserId({ SESSION_SECRETS: `${NEW},${OLD}`, ...hash })).toBe(before);
+    const unpinned = await signedInUserId({ SESSION_SECRETS: OLD });
+    expect(await signedInUserId({ SESSION_SECRETS: `${NEW},${OLD}` })).not.toBe(unpinned);
   });
 });

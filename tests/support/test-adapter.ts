@@ -120,7 +120,9 @@ export function createTestAdapter(
     name,
     delivers,
     start,
-    sendCode: start,
+    async sendCode(email, context) {
+      return { ...(await start(email, context)), delivered: { link: false, code: true } };
+    },
     async verify(proof: Proof, context: VerifyContext) {
       if (broken) throw new AuthError("unavailable", "Provider down");
       switch (proof.kind) {

@@ -36,30 +36,59 @@ describe("configuration", () => {
   it("refuses malformed values, each by name", () => {
     const problems = (() => {
       try {
-        parseConfig({ APP_ORIGIN: "https://x.com/path", SESSION_MAX_AGE: "-5", LOGIN_TTL: "3600", AUTH_ADAPTER: "nope", SESSION_SECRETS: "short" });
+        parseConfig({
+          APP_ORIGIN: "https://x.com/path",
+          SESSION_MAX_AGE: "-5",
+          LOGIN_TTL: "3600",
+          AUTH_ADAPTER: "nope",
+          SESSION_SECRETS: "short",
+        });
         return [];
       } catch (error) {
         return (error as ConfigError).problems;
       }
     })();
     const text = problems.join("\n");
-    for (const name of ["APP_ORIGIN", "SESSION_MAX_AGE", "LOGIN_TTL", "AUTH_ADAPTER", "SESSION_SECRETS"]) expect(text).toContain(name);
+    for (const name of [
+      "APP_ORIGIN",
+      "SESSION_MAX_AGE",
+      "LOGIN_TTL",
+      "AUTH_ADAPTER",
+      "SESSION_SECRETS",
+    ])
+      expect(text).toContain(name);
   });
 
   it("keeps the outbox out of production unless explicitly opted in", () => {
-    const base = { NODE_ENV: "production", APP_ORIGIN: "https://app.example", SESSION_SECRETS: SECRET };
-    expect(() => parseConfig({ ...base, MAIL_TRANSPORT: "outbox" })).toThrow(/ALLOW_OUTBOX_IN_PRODUCTION/);
-    expect(parseConfig({ ...base, MAIL_TRANSPORT: "outbox", ALLOW_OUTBOX_IN_PRODUCTION: "1" }).mail.transport).toBe("outbox");
-    expect(() => parseConfig({ ...base, MAIL_TRANSPORT: "smtp" })).toThrow(/SMTP_URL[\s\S]*MAIL_FROM|MAIL_FROM[\s\S]*SMTP_URL/);
+    const base = {
+      NODE_ENV: "production",
+      APP_ORIGIN: "https://app.example",
+      SESSION_SECRETS: SECRET,
+    };
+    expect(() => parseConfig({ ...base, MAIL_TRANSPORT: "outbox" })).toThrow(
+      /ALLOW_OUTBOX_IN_PRODUCTION/,
+    );
+    expect(
+      parseConfig({ ...base, MAIL_TRANSPORT: "outbox", ALLOW_OUTBOX_IN_PRODUCTION: "1" }).mail
+        .transport,
+    ).toBe("outbox");
+    expect(() => parseConfig({ ...base, MAIL_TRANSPORT: "smtp" })).toThrow(
+      /SMTP_URL[\s\S]*MAIL_FROM|MAIL_FROM[\s\S]*SMTP_URL/,
+    );
   });
 
   it("chooses workos when an API key is set, and requires the client id with it", () => {
     expect(() => parseConfig({ WORKOS_API_KEY: "sk_test" })).toThrow(/WORKOS_CLIENT_ID/);
-    expect(parseConfig({ WORKOS_API_KEY: "sk_test", WORKOS_CLIENT_ID: "client_1" }).adapter).toBe("workos");
+    expect(parseConfig({ WORKOS_API_KEY: "sk_test", WORKOS_CLIENT_ID: "client_1" }).adapter).toBe(
+      "workos",
+    );
   });
 
   it("marks https origins secure and splits secrets for rotation", () => {
-    const config = parseConfig({ APP_ORIGIN: "https://app.example", SESSION_SECRETS: `${SECRET}, ${"y".repeat(40)}` });
+    const config = parseConfig({
+      APP_ORIGIN: "https://app.example",
+      SESSION_SECRETS: `${SECRET}, ${"y".repeat(40)}`,
+    });
     expect(config.secure).toBe(true);
     expect(config.sessionSecrets).toEqual([SECRET, "y".repeat(40)]);
   });

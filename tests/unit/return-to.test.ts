@@ -3,9 +3,12 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "../../app/auth/return-to";
 
 describe("S16 return paths are local", () => {
-  it.each(["/dashboard", "/account/sessions?tab=1", "/a/b#c", "/search?q=%2Fx"])("keeps %j", (path) => {
-    expect(safeReturnTo(path)).toBe(path);
-  });
+  it.each(["/dashboard", "/account/sessions?tab=1", "/a/b#c", "/search?q=%2Fx"])(
+    "keeps %j",
+    (path) => {
+      expect(safeReturnTo(path)).toBe(path);
+    },
+  );
 
   it.each([
     "//evil.com",
@@ -31,13 +34,20 @@ describe("S16 return paths are local", () => {
 
   it("whatever the input, the result is a path on this origin", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.string({ unit: "binary" }).map((s) => `/${s}`)), (input) => {
-        const out = safeReturnTo(input);
-        expect(out.startsWith("/")).toBe(true);
-        expect(out.startsWith("//")).toBe(false);
-        expect(out).not.toMatch(/[\\\u0000-\u001f]/);
-        expect(new URL(out, "https://app.example").origin).toBe("https://app.example");
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.webUrl(),
+          fc.string({ unit: "binary" }).map((s) => `/${s}`),
+        ),
+        (input) => {
+          const out = safeReturnTo(input);
+          expect(out.startsWith("/")).toBe(true);
+          expect(out.startsWith("//")).toBe(false);
+          expect(out).not.toMatch(/[\\\u0000-\u001f]/);
+          expect(new URL(out, "https://app.example").origin).toBe("https://app.example");
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -22,7 +22,8 @@ function setup(overrides: Partial<SessionManagerOptions> = {}) {
   return { clock, store, options, sessions: createSessionManager(options) };
 }
 
-const requestWith = (setCookie: string) => new Request("http://localhost/", { headers: { Cookie: setCookie.split(";")[0] as string } });
+const requestWith = (setCookie: string) =>
+  new Request("http://localhost/", { headers: { Cookie: setCookie.split(";")[0] as string } });
 
 describe("sessions", () => {
   it("S18 sets HttpOnly, SameSite=Lax, Path=/, and Secure with the __Host- prefix over https", async () => {
@@ -114,8 +115,16 @@ describe("sessions", () => {
 
   it("S26 treats malformed and huge cookies as no session, never an error", async () => {
     const { sessions } = setup();
-    for (const cookie of ["session=", "session=%%%", "session=e30%3D.abc", `session=${"a".repeat(20_000)}`, "session=a.b.c"]) {
-      const read = await sessions.read(new Request("http://localhost/", { headers: { Cookie: cookie } }));
+    for (const cookie of [
+      "session=",
+      "session=%%%",
+      "session=e30%3D.abc",
+      `session=${"a".repeat(20_000)}`,
+      "session=a.b.c",
+    ]) {
+      const read = await sessions.read(
+        new Request("http://localhost/", { headers: { Cookie: cookie } }),
+      );
       expect(read.session).toBeNull();
     }
   });
