@@ -56,6 +56,16 @@ function ecdhFor(privateKey: string) {
   return ecdh;
 }
 
+/**
+ * The private key as exactly 32 bytes: node drops leading zero bytes (about one key in 256
+ * has one), and the other side expects the fixed width.
+ */
+function encodePrivateKey(key: Buffer): string {
+  const padded = Buffer.alloc(KEY_BYTES);
+  key.copy(padded, KEY_BYTES - key.length);
+  return padded.toString("base64");
+}
+
 function encodePublicKey(uncompressed: Buffer): string {
   // Drop the 0x04 "uncompressed point" prefix, as the protocol does.
   return uncompressed.subarray(1).toString("base64");
@@ -66,7 +76,7 @@ export function generateKeyPair(): KeyPair {
   const ecdh = createECDH(CURVE);
   ecdh.generateKeys();
   return {
-    privateKey: ecdh.getPrivateKey().toString("base64"),
+    privateKey: encodePrivateKey(ecdh.getPrivateKey()),
     publicKey: encodePublicKey(ecdh.getPublicKey()),
   };
 }
@@ -75,7 +85,7 @@ export function generateKeyPair(): KeyPair {
 export function keyPairFromPrivateKey(privateKey: string): KeyPair {
   const ecdh = ecdhFor(privateKey);
   return {
-    privateKey: ecdh.getPrivateKey().toString("base64"),
+    privateKey: encodePrivateKey(ecdh.getPrivateKey()),
     publicKey: encodePublicKey(ecdh.getPublicKey()),
   };
 }

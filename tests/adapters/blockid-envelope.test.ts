@@ -162,3 +162,23 @@ describe("BlockID envelope: ENC", () => {
     expect(() => decrypt(envelope, key())).toThrow(EnvelopeError);
   });
 });
+
+describe("private keys with leading zero bytes", () => {
+  it("are always encoded as 32 bytes, and still agree on the shared key", () => {
+    // One key in 256 starts with a zero byte, which node's getPrivateKey() drops.
+    const withZero = Buffer.alloc(32, 7);
+    withZero[0] = 0;
+    const pair = keyPairFromPrivateKey(withZero.toString("base64"));
+    expect(Buffer.from(pair.privateKey, "base64")).toHaveLength(32);
+    const other = generateKeyPair();
+    expect(deriveSharedKey(pair.privateKey, other.publicKey)).toEqual(
+      deriveSharedKey(other.privateKey, pair.publicKey),
+    );
+  });
+
+  it("holds for many generated pairs", () => {
+    for (let i = 0; i < 600; i++) {
+      expect(Buffer.from(generateKeyPair().privateKey, "base64")).toHaveLength(32);
+    }
+  });
+});
