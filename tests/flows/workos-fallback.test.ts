@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { callRoute, CookieJar, getRequest, postForm, type RouteResult } from "../support/auth";
+import { createSignInLimits } from "../../app/auth/limits.server";
 import { createDocumentHandler } from "../security/document";
 import {
   startWorkosEmulator,
@@ -163,6 +164,20 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
       adapter: "workos-magic-auth",
     });
     expect(calls(emulator, "/sso/token")).toBe(0);
+  });
+
+  it("(b) with the abuse limits on, 'Email me a code instead' seconds after the link still sends the code", async () => {
+    const f = setUp({ limits: createSignInLimits({ backend: { kind: "memory" } }) });
+    const jar = new CookieJar();
+    expectCheckEmail(await f.start(jar, EMAIL), jar);
+    const link = f.emailedLink(EMAIL);
+    await f.visit(link);
+    const page = await f.callback(await f.visit(link), jar);
+    expectErrorPage(page, "used", 400);
+    expect((await codeInstead(jar)).status).toBe(303);
+    expect(f.app.events.map((e) => `${e.step}:${e.outcome}`)).toContain("code_instead:sent");
+    expect((await checkPage(jar)).data).toMatchObject({ delivered: { link: false, code: true } });
+    expectSignedIn(await f.enterCode(jar, f.emailedCode(EMAIL)), jar);
   });
 
   it("(b) an expired link, and a callback code WorkOS refuses (invalid_grant), offer a code too", async () => {

@@ -59,6 +59,7 @@ export interface FlowOptions {
   env?: Record<string, string>;
   adapter?: ServiceOverrides["adapter"];
   mailer?: Mailer;
+  limits?: ServiceOverrides["limits"];
 }
 
 /** Build the app for `adapter` in `mode` against `emulator`; close `flow.app` after the test. */
@@ -72,6 +73,7 @@ export function workosFlow(
     env: { AUTH_ADAPTER: adapter, ...emulator.env, WORKOS_EMAIL: mode, ...options.env },
     adapter: options.adapter,
     mailer: options.mailer,
+    limits: options.limits,
   });
   expect(app.config.adapter).toBe(adapter);
   return {
