@@ -13,6 +13,8 @@ export default defineConfig({
     setupFiles: ["tests/setup.ts"],
     testTimeout: 15_000,
     hookTimeout: 30_000,
-    pool: "forks",
+    pool: "threads",
+    // Vitest leaves a core free by default; on a 2-core machine that means one worker.
+    maxWorkers: 2,
   },
 });

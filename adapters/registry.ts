@@ -61,6 +61,8 @@ function workosClient({ config }: AdapterDependencies) {
     apiKey: config.workos.apiKey as string,
     clientId: config.workos.clientId as string,
     apiUrl: config.workos.apiUrl,
+    timeoutMs: config.workos.timeoutMs,
+    maxRetries: config.workos.maxRetries,
   });
 }
 

@@ -77,6 +77,12 @@ function configSchema(production: boolean) {
       WORKOS_API_URL: optionalString
         .transform((v) => v ?? "https://api.workos.com")
         .pipe(z.string().refine((v) => isHttpUrl(v), "must be an http(s) URL")),
+      WORKOS_TIMEOUT_MS: optionalString
+        .transform((v) => v ?? "10000")
+        .pipe(z.coerce.number<string>().int().min(100).max(60_000)),
+      WORKOS_MAX_RETRIES: optionalString
+        .transform((v) => v ?? "2")
+        .pipe(z.coerce.number<string>().int().min(0).max(5)),
       WORKOS_EMAIL: optionalString.transform((v) => v ?? "workos").pipe(z.enum(["workos", "app"])),
       MAIL_TRANSPORT: optionalString.pipe(z.enum(["outbox", "smtp"]).optional()),
       ALLOW_OUTBOX_IN_PRODUCTION: optionalString.transform((v) => v === "1" || v === "true"),
@@ -142,6 +148,8 @@ function configSchema(production: boolean) {
           clientId: env.WORKOS_CLIENT_ID,
           apiUrl: env.WORKOS_API_URL,
           email: env.WORKOS_EMAIL,
+          timeoutMs: env.WORKOS_TIMEOUT_MS,
+          maxRetries: env.WORKOS_MAX_RETRIES,
         },
         blockid: {
           dns: env.BLOCKID_DNS,

@@ -79,6 +79,8 @@ export function createWorkosMagicLinkAdapter(options: WorkosMagicLinkAdapterOpti
             to: email,
             appName,
             link: session.link,
+            // WorkOS redirects to /auth/callback, which signs in at once in the starting browser.
+            continueStep: false,
             expiresInMinutes: Math.ceil(expiresIn / 60),
           }),
         );

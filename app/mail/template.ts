@@ -8,6 +8,11 @@ export interface SignInEmailInput {
   /** The six-digit code; absent when only a link was issued. */
   code?: string;
   expiresInMinutes: number;
+  /**
+   * Whether the link opens a page with a Continue button (the app's own landing page,
+   * default) or signs in straight away in the starting browser (a provider's redirect).
+   */
+  continueStep?: boolean;
 }
 
 /**
@@ -16,6 +21,10 @@ export interface SignInEmailInput {
  */
 export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
   const { appName, link, code, expiresInMinutes } = input;
+  const openLink =
+    input.continueStep === false
+      ? "Open this link in the browser where you asked to sign in:"
+      : "Open this link, then press Continue:";
   const minutes = `${expiresInMinutes} minute${expiresInMinutes === 1 ? "" : "s"}`;
   const subject = `Sign in to ${appName}`;
   const ignore =
@@ -24,7 +33,7 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
   const text = [
     `Sign in to ${appName}`,
     "",
-    ...(link ? ["Open this link, then press Continue:", link, ""] : []),
+    ...(link ? [openLink, link, ""] : []),
     ...(code
       ? [
           link
@@ -46,7 +55,7 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
   <h1 style="font-size: 20px;">Sign in to ${escapeHtml(appName)}</h1>
   ${
     link
-      ? `<p>Open this link, then press <strong>Continue</strong>:</p>
+      ? `<p>${input.continueStep === false ? escapeHtml(openLink) : "Open this link, then press <strong>Continue</strong>:"}</p>
   <p><a href="${escapeHtml(link)}">Sign in to ${escapeHtml(appName)}</a></p>`
       : ""
   }

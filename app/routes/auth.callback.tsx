@@ -1,5 +1,6 @@
 import { Form, Link, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/auth.callback";
+import { signInPageHeaders } from "../auth/headers";
 import { authErrorData, runSignInStep } from "../auth/flow.server";
 import type { ErrorView } from "../auth/messages";
 import { Button, Card, ErrorAlert } from "../components/ui";
@@ -100,13 +101,9 @@ export async function loader({ request }: Route.LoaderArgs) {
   return { error: undefined, canSendCode: false, code, state };
 }
 
-export function headers({ loaderHeaders, actionHeaders }: Route.HeadersArgs): Headers {
+export function headers(args: Route.HeadersArgs): Headers {
   // The URL carries a one-time code: keep it out of Referer and caches (S17).
-  const headers = new Headers({ "Referrer-Policy": "same-origin", "Cache-Control": "no-store" });
-  // A route's own headers() replaces its loader's on a document request: keep "wait N s".
-  const retryAfter = actionHeaders.get("Retry-After") ?? loaderHeaders.get("Retry-After");
-  if (retryAfter) headers.set("Retry-After", retryAfter);
-  return headers;
+  return signInPageHeaders(args, { "Referrer-Policy": "same-origin" });
 }
 
 /** The Continue button: the strategy checks `state` against the pending cookie again (S8). */

@@ -1,5 +1,6 @@
 import { Form, Link, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/auth.link";
+import { signInPageHeaders } from "../auth/headers";
 import { runSignInStep } from "../auth/flow.server";
 import { Button, Card, ErrorAlert } from "../components/ui";
 import * as ui from "../components/ui.css";
@@ -16,8 +17,8 @@ export async function loader({ request }: Route.LoaderArgs) {
   return { token: token.slice(0, 200) };
 }
 
-export function headers(): HeadersInit {
-  return { "Referrer-Policy": "same-origin", "Cache-Control": "no-store" };
+export function headers(args: Route.HeadersArgs): Headers {
+  return signInPageHeaders(args, { "Referrer-Policy": "same-origin" });
 }
 
 export async function action({ request }: Route.ActionArgs) {
@@ -28,7 +29,8 @@ export default function LinkLanding({ loaderData }: Route.ComponentProps) {
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const error = actionData?.error;
-  if (!loaderData.token) {
+  // After a failed Continue the page reloads without the token in its URL: show the error.
+  if (!loaderData.token && !error) {
     return (
       <Card>
         <h1 className={ui.heading}>This link is incomplete</h1>
@@ -51,12 +53,14 @@ export default function LinkLanding({ loaderData }: Route.ComponentProps) {
         <p className={ui.text}>Press Continue to finish signing in on this device.</p>
       )}
       {/* The token travels in the body and the action URL has none, so the redirect after it never carries it. */}
-      <Form method="post" action="/auth/link" className={ui.form}>
-        <input type="hidden" name="token" value={loaderData.token} />
-        <Button type="submit" pending={navigation.state !== "idle"} pendingLabel="Signing in…">
-          Continue
-        </Button>
-      </Form>
+      {loaderData.token ? (
+        <Form method="post" action="/auth/link" className={ui.form}>
+          <input type="hidden" name="token" value={loaderData.token} />
+          <Button type="submit" pending={navigation.state !== "idle"} pendingLabel="Signing in…">
+            Continue
+          </Button>
+        </Form>
+      ) : null}
     </Card>
   );
 }

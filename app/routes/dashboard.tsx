@@ -36,7 +36,8 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
           <time dateTime={expiresAt} data-testid="session-expires">
             {formatTime(expiresAt)}
           </time>{" "}
-          at the latest, or after inactivity at <time dateTime={idleExpiresAt}>{formatTime(idleExpiresAt)}</time>
+          at the latest, or after inactivity at{" "}
+          <time dateTime={idleExpiresAt}>{formatTime(idleExpiresAt)}</time>
         </dd>
       </dl>
       <p className={ui.text}>

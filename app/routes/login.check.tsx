@@ -1,5 +1,6 @@
 import { Form, Link, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login.check";
+import { signInPageHeaders } from "../auth/headers";
 import { runSignInStep } from "../auth/flow.server";
 import { Button, Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
@@ -17,6 +18,10 @@ export async function loader({ request }: Route.LoaderArgs) {
     canSendCode: Boolean(services.adapter.sendCode) && !pending.delivered.code,
     minutes: Math.max(1, Math.round((pending.expiresAt - services.clock()) / 60_000)),
   };
+}
+
+export function headers(args: Route.HeadersArgs): Headers {
+  return signInPageHeaders(args);
 }
 
 export async function action({ request }: Route.ActionArgs) {

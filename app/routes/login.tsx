@@ -1,5 +1,6 @@
 import { Form, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
+import { signInPageHeaders } from "../auth/headers";
 import { getUser, runSignInStep } from "../auth/flow.server";
 import { safeReturnTo } from "../auth/return-to";
 import { Button, Card, ErrorAlert } from "../components/ui";
@@ -11,6 +12,10 @@ export async function loader({ request }: Route.LoaderArgs) {
   const returnTo = safeReturnTo(new URL(request.url).searchParams.get("returnTo"));
   if (await getUser(request)) throw redirect(returnTo);
   return { returnTo };
+}
+
+export function headers(args: Route.HeadersArgs): Headers {
+  return signInPageHeaders(args);
 }
 
 export async function action({ request }: Route.ActionArgs) {

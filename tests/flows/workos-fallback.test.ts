@@ -23,7 +23,6 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  shortTimeoutAdapter,
   workosFlow,
   type WorkosFlow,
 } from "./workos-support";
@@ -117,7 +116,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
   );
 
   it("(a) a Magic Link request that times out falls back to a code too", async () => {
-    const f = setUp({ adapter: shortTimeoutAdapter(emulator, "workos", 150) });
+    const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
     emulator.failNext(SESSIONS, { delayMs: 1_000 });
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);

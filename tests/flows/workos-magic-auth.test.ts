@@ -19,7 +19,6 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  shortTimeoutAdapter,
   workosFlow,
   type WorkosFlow,
 } from "./workos-support";
@@ -174,7 +173,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
   );
 
   it("starting: a WorkOS that does not answer in time is 'unavailable' (503)", async () => {
-    const f = setUp({ adapter: shortTimeoutAdapter(emulator, "workos-magic-auth", 150) });
+    const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
     emulator.failNext(CREATE, { delayMs: 1_000 });
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
   });
@@ -199,7 +198,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
   );
 
   it("checking the code: a WorkOS that does not answer in time is 'unavailable' (503)", async () => {
-    const f = setUp({ adapter: shortTimeoutAdapter(emulator, "workos-magic-auth", 150) });
+    const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
     const jar = new CookieJar();
     const emailed = await requestCode(f, jar);
     emulator.failNext(AUTHENTICATE, { delayMs: 1_000 });

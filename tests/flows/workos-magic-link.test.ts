@@ -20,7 +20,6 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  shortTimeoutAdapter,
   workosFlow,
   type WorkosFlow,
 } from "./workos-support";
@@ -219,7 +218,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
   );
 
   it("starting: a WorkOS that does not answer in time is 'unavailable' (503)", async () => {
-    const f = setUp({ adapter: shortTimeoutAdapter(emulator, "workos-magic-link", 150) });
+    const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
     emulator.failNext("/passwordless/sessions", { delayMs: 1_000 });
     const started = Date.now();
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);

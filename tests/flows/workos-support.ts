@@ -5,10 +5,6 @@
  * email went (the emulator's record when WorkOS sends it, the app's outbox when the app does).
  */
 import { expect, vi } from "vitest";
-import { withFallback } from "../../adapters/fallback";
-import { createWorkosClient } from "../../adapters/workos/client.server";
-import { createWorkosMagicAuthAdapter } from "../../adapters/workos/magic-auth.server";
-import { createWorkosMagicLinkAdapter } from "../../adapters/workos/magic-link.server";
 import type { Mailer } from "../../app/mail/types";
 import type { ServiceOverrides } from "../../app/services.server";
 import { describeError } from "../../app/auth/messages";
@@ -70,7 +66,14 @@ export function workosFlow(
   options: FlowOptions = {},
 ): WorkosFlow {
   const app = createTestApp({
-    env: { AUTH_ADAPTER: adapter, ...emulator.env, WORKOS_EMAIL: mode, ...options.env },
+    // No retries: a failure row is one answer, and the suite stays fast.
+    env: {
+      AUTH_ADAPTER: adapter,
+      ...emulator.env,
+      WORKOS_EMAIL: mode,
+      WORKOS_MAX_RETRIES: "0",
+      ...options.env,
+    },
     adapter: options.adapter,
     mailer: options.mailer,
     limits: options.limits,
@@ -157,34 +160,6 @@ export function expectCheckEmail(result: RouteResult, jar: CookieJar): void {
   expect(result.status, JSON.stringify(result.data)).toBe(303);
   expect(result.location).toBe("/login/check");
   expect(jar.has("pending")).toBe(true);
-}
-
-/**
- * The registry's composition for `name`, with a short per-request timeout. The registry's
- * client waits 10 s per WorkOS request and has no setting for it yet, too long for a unit
- * test of "WorkOS is slow"; everything else in these tests goes through the registry.
- */
-export function shortTimeoutAdapter(
-  emulator: WorkosEmulator,
-  name: WorkosAdapterName,
-  timeoutMs: number,
-): ServiceOverrides["adapter"] {
-  return ({ config, mailer }) => {
-    const client = () =>
-      createWorkosClient({
-        apiKey: emulator.apiKey,
-        clientId: emulator.clientId,
-        apiUrl: emulator.url,
-        timeoutMs,
-        maxRetries: 0,
-        log: () => {},
-      });
-    const options = { emailMode: config.workos.email, mailer, appName: config.appName };
-    const link = () => createWorkosMagicLinkAdapter({ client: client(), ...options });
-    const code = () => createWorkosMagicAuthAdapter({ client: client(), ...options });
-    if (name === "workos") return withFallback(link(), code(), { name: "workos" });
-    return name === "workos-magic-link" ? link() : code();
-  };
 }
 
 /** The path and query of the WorkOS requests the emulator saw, for "was X called". */

@@ -337,6 +337,23 @@ export interface RenderRouteOptions {
  * A redirect to sign-in lands on a stub /login page showing "Sign-in page".
  * Needs a test app (createTestApp) and a DOM (`// @vitest-environment jsdom`).
  */
+/**
+ * Under jsdom, vitest replaces the global Request with a subclass whose copy constructor
+ * (`new Request(url, request)`, as remix-auth uses) drops the body. While a route handler
+ * runs, the platform's own Request is put back, so the real strategy reads the real form.
+ */
+async function withNativeRequest<T>(run: () => T): Promise<Awaited<T>> {
+  const current = globalThis.Request;
+  const parent = Object.getPrototypeOf(current) as typeof Request | null;
+  const native = parent && parent.name !== "" && parent !== Function.prototype ? parent : current;
+  globalThis.Request = native;
+  try {
+    return await run();
+  } finally {
+    globalThis.Request = current;
+  }
+}
+
 export async function renderRoute(module: RouteModuleLike, options: RenderRouteOptions) {
   const { render } = await import("@testing-library/react");
   const cookie = options.user ? await sessionCookieFor(options.user) : undefined;
@@ -352,7 +369,7 @@ export async function renderRoute(module: RouteModuleLike, options: RenderRouteO
           request: Request;
           params: Record<string, string | undefined>;
           context: unknown;
-        }) => handler({ ...args, request: asPerson(args.request) })
+        }) => withNativeRequest(() => handler({ ...args, request: asPerson(args.request) }))
       : undefined;
   const path = options.path ?? new URL(options.url, TEST_ORIGIN).pathname;
   const Stub = createRoutesStub([
