@@ -4,7 +4,7 @@
  * `ENC(x) = base64(iv[16] ‖ ciphertext ‖ tag[16])`. Public keys travel as base64 of the raw
  * 64-byte point (x ‖ y, the 0x04 prefix removed), private keys as base64 of 32 bytes.
  *
- * Implemented from the public helper's source (see /docs/blockid.md) with node:crypto only.
+ * Implemented from the public helper's source (see "Using 1Kosmos BlockID" in the README) with node:crypto only.
  * Every failure (bad key, bad base64, short input, wrong key, tampering) throws an
  * {@link EnvelopeError}; callers map it to their own errors.
  */

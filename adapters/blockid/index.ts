@@ -2,7 +2,7 @@
  * The 1Kosmos BlockID adapter: email magic links through BlockID's access-code API, spoken
  * directly over HTTP (the vendor's Node helper is not on the npm registry). The protocol was
  * implemented from that helper's public source and is tested against the emulator in
- * tests/emulators/blockid; see docs/blockid.md.
+ * tests/emulators/blockid; see "Using 1Kosmos BlockID" in the README.
  *
  * Flow:
  * - `start` asks BlockID to mail a verification link with the app's own HTML template. The

@@ -45,7 +45,8 @@ const STATUS: Record<AuthErrorCode, number> = {
 /** An AuthError as page data with a fitting status (never 500). */
 export function authErrorData<Extra extends object = object>(error: ErrorView, extra?: Extra) {
   const headers = new Headers({ "Cache-Control": "no-store" });
-  if (error.code === "rate_limited" && error.retryAfter) headers.set("Retry-After", String(Math.ceil(error.retryAfter)));
+  if (error.code === "rate_limited" && error.retryAfter)
+    headers.set("Retry-After", String(Math.ceil(error.retryAfter)));
   return data({ error, ...(extra as Extra) }, { status: STATUS[error.code], headers });
 }
 
@@ -61,7 +62,8 @@ export async function runSignInStep(request: Request) {
     user = await services.authenticator.authenticate(STRATEGY, request);
   } catch (error) {
     if (error instanceof Response) throw error;
-    if (isAuthError(error)) return authErrorData({ code: error.code, retryAfter: error.retryAfter });
+    if (isAuthError(error))
+      return authErrorData({ code: error.code, retryAfter: error.retryAfter });
     throw error;
   }
   const pending = await services.pending.read(request);

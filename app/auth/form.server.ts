@@ -5,10 +5,16 @@
  */
 export const MAX_FORM_BYTES = 16 * 1024;
 
-export async function readForm(request: Request, maxBytes = MAX_FORM_BYTES): Promise<URLSearchParams> {
+export async function readForm(
+  request: Request,
+  maxBytes = MAX_FORM_BYTES,
+): Promise<URLSearchParams> {
   const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded" && type !== "multipart/form-data") {
-    throw new Response("Send the form as application/x-www-form-urlencoded or multipart/form-data.", { status: 415 });
+    throw new Response(
+      "Send the form as application/x-www-form-urlencoded or multipart/form-data.",
+      { status: 415 },
+    );
   }
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > maxBytes) throw tooLarge(maxBytes);
@@ -16,7 +22,9 @@ export async function readForm(request: Request, maxBytes = MAX_FORM_BYTES): Pro
   if (type === "multipart/form-data") {
     let form: FormData;
     try {
-      form = await new Response(bytes, { headers: { "Content-Type": request.headers.get("Content-Type") ?? "" } }).formData();
+      form = await new Response(bytes, {
+        headers: { "Content-Type": request.headers.get("Content-Type") ?? "" },
+      }).formData();
     } catch {
       throw new Response("The form could not be read.", { status: 400 });
     }

@@ -29,10 +29,15 @@ export function isCrossSite(request: Request, appOrigin: string): boolean {
 export const authMiddleware: MiddlewareFunction<Response> = async ({ request, context }, next) => {
   const services = getServices();
   if (isCrossSite(request, services.config.appOrigin)) {
-    return new Response("Cross-site request refused.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    return new Response("Cross-site request refused.", {
+      status: 403,
+      headers: { "Content-Type": "text/plain; charset=utf-8" },
+    });
   }
   context.set(nonceContext, randomBytes(16).toString("base64"));
-  const hasCookie = (request.headers.get("Cookie") ?? "").includes(`${services.sessions.cookieName}=`);
+  const hasCookie = (request.headers.get("Cookie") ?? "").includes(
+    `${services.sessions.cookieName}=`,
+  );
   const read = hasCookie ? await services.sessions.read(request) : undefined;
   const response = await next();
   const sets = response.headers.getSetCookie();

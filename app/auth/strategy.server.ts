@@ -312,7 +312,11 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 export namespace EmailLinkStrategy {
   /** What the strategy needs from the abuse limits (see app/auth/limits.server.ts). */
   export interface Limits {
-    allowSend(email: string, ip: string | undefined, options?: { skipSpacing?: boolean }): Promise<LimitDecision>;
+    allowSend(
+      email: string,
+      ip: string | undefined,
+      options?: { skipSpacing?: boolean },
+    ): Promise<LimitDecision>;
     allowVerify(email: string | undefined, ip: string | undefined): Promise<LimitDecision>;
     recordFailure(email: string): Promise<void>;
     recordSuccess(email: string): Promise<void>;

@@ -2,7 +2,9 @@
  * F. Requests, dependencies, logs (S25, S27, S28) and the page headers (CSP with a nonce,
  * framing, sniffing, HSTS). S26 has its own file, fuzz.test.ts.
  */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isCrossSite } from "../../app/auth/middleware.server";
@@ -130,11 +132,40 @@ describe("S25 cross-site POSTs are refused", () => {
 });
 
 describe("S27 patched dependencies", () => {
-  it("CI runs npm audit on the production dependencies and fails on a moderate or higher finding", () => {
-    // Not run here: an audit needs the network. The CI script runs it before the tests.
+  // The audit itself needs the registry; CI runs it before the tests. Here: that CI calls
+  // the check, and that the check fails on what it should, from saved reports.
+  const check = (report: unknown) => {
+    const file = join(mkdtempSync(join(tmpdir(), "audit-")), "report.json");
+    writeFileSync(file, JSON.stringify(report));
+    return spawnSync(process.execPath, [join(ROOT, ".ci/audit.mjs")], {
+      env: { ...process.env, AUDIT_REPORT: file },
+      encoding: "utf8",
+    });
+  };
+  const report = (counts: Record<string, number>) => ({
+    vulnerabilities: {},
+    metadata: {
+      vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, ...counts },
+    },
+  });
+
+  it("CI runs the audit of the production dependencies under set -e", () => {
     const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
     expect(ci).toMatch(/^set -euo pipefail$/m);
-    expect(ci).toMatch(/^npm audit --omit=dev --audit-level=moderate$/m);
+    expect(ci).toMatch(/^node \.ci\/audit\.mjs$/m);
+    expect(readFileSync(join(ROOT, ".ci/audit.mjs"), "utf8")).toContain('"--omit=dev"');
+  });
+
+  it("fails on a moderate or higher finding, passes on low ones", () => {
+    expect(check(report({ moderate: 1 })).status).toBe(1);
+    expect(check(report({ critical: 2 })).status).toBe(1);
+    expect(check(report({ low: 3, info: 1 })).status).toBe(0);
+  });
+
+  it("says so, without failing, when the registry has no audit endpoint", () => {
+    const result = check({ statusCode: 405, message: "405 Method Not Allowed" });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/could not run/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * A 1Kosmos BlockID emulator: a real HTTP server on 127.0.0.1 that speaks the email
- * magic-link protocol of /work/shared/reference/1kosmos-blockid.md (read from the public
+ * magic-link protocol (read from the public
  * helper's source), so the adapter runs end to end offline.
  *
  * It holds a community key pair, derives the shared key from each request's `publickey`

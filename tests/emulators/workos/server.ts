@@ -2,7 +2,7 @@
  * A WorkOS API emulator: a real HTTP server on 127.0.0.1 that the real `@workos-inc/node`
  * SDK talks to. It covers what the starter uses (passwordless sessions and their link,
  * `/sso/token`, Magic Auth create and authenticate), with WorkOS's status codes and error
- * bodies (see ../../../../shared/reference/workos-api.md), and lets a test make the next
+ * bodies (as the @workos-inc/node SDK reads them), and lets a test make the next
  * answer fail, be slow, or be rate limited.
  *
  * Time is the emulator's own: `advance(ms)` moves it forward, so expiry is tested without
