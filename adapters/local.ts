@@ -20,6 +20,12 @@ export interface LocalAdapterOptions {
   hashKey: Uint8Array;
   /** Link and code lifetime in seconds (S2); at most 900. */
   ttlSeconds?: number;
+  /**
+   * How long a record is kept after it expires, in seconds (0–600, default 600), only so
+   * that a late click hears "expired" rather than "invalid". With 0 the store drops it at
+   * its expiry, and a late click is told the link is invalid.
+   */
+  graceSeconds?: number;
   /** Wrong code tries before the pending code dies (S10). */
   maxAttempts?: number;
   appName?: string;
@@ -47,9 +53,6 @@ interface TokenIndex {
 
 type Gone = "used" | "too_many_attempts";
 
-/** Records linger this long past their expiry so that a late click hears "expired", not "invalid". */
-const GRACE_MS = 10 * 60_000;
-
 /**
  * The embedded default adapter: it issues its own link and code, keeps only their keyed
  * hashes in the store, and mails both in one email (S9).
@@ -60,8 +63,14 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
   if (ttlSeconds <= 0 || ttlSeconds > 900) {
     throw new AuthError("misconfigured", "LOGIN_TTL must be between 1 and 900 seconds");
   }
+  const graceSeconds = options.graceSeconds ?? 600;
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 600) {
+    throw new AuthError("misconfigured", "LOGIN_GRACE must be between 0 and 600 seconds");
+  }
   const ttlMs = ttlSeconds * 1000;
-  const keepMs = ttlMs + GRACE_MS;
+  // Records linger this long past their expiry so that a late click hears "expired".
+  const graceMs = graceSeconds * 1000;
+  const keepMs = ttlMs + graceMs;
   const maxAttempts = options.maxAttempts ?? 5;
   const appName = options.appName ?? "the app";
   const clock = options.clock ?? systemClock;
@@ -98,7 +107,7 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     if (current?.id !== record.id) {
       // Someone else consumed it first, or a newer request replaced it meanwhile.
       if (current)
-        await store.set(key, taken as string, Math.max(1, current.expiresAt + GRACE_MS - clock()));
+        await store.set(key, taken as string, Math.max(1, current.expiresAt + graceMs - clock()));
       throw await goneReason(record.id);
     }
     await retire(record, "used");

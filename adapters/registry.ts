@@ -37,6 +37,7 @@ export const adapterFactories: Record<AdapterName, AdapterFactory> = {
       hashKey,
       clock,
       ttlSeconds: config.loginTtlSeconds,
+      graceSeconds: config.loginGraceSeconds,
       appName: config.appName,
     }),
   "workos-magic-link": (deps) => magicLink(deps),

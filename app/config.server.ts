@@ -72,6 +72,11 @@ function configSchema(production: boolean) {
       SESSION_IDLE_TIMEOUT: seconds(86_400),
       AUTH_ADAPTER: optionalString.pipe(z.enum(ADAPTER_NAMES).optional()),
       LOGIN_TTL: seconds(600, 900),
+      // Kept past expiry only so a late click hears "expired" rather than "invalid"; 0 lets
+      // the memory store drop a record as soon as its TTL has passed.
+      LOGIN_GRACE: optionalString
+        .transform((v) => v ?? "600")
+        .pipe(z.coerce.number<string>().int("must be a whole number of seconds").min(0).max(600)),
       WORKOS_API_KEY: optionalString,
       WORKOS_CLIENT_ID: optionalString,
       WORKOS_API_URL: optionalString
@@ -116,6 +121,13 @@ function configSchema(production: boolean) {
       RATE_LIMIT_IP_PER_HOUR: optionalString
         .transform((v) => v ?? "100")
         .pipe(z.coerce.number<string>().int().positive()),
+      // The length of the "hourly" send and verify budgets; shorter windows let counters go
+      // sooner (the memory benchmark) but loosen the limits in proportion (S11, S12).
+      RATE_LIMIT_WINDOW: optionalString
+        .transform((v) => v ?? "3600")
+        .pipe(
+          z.coerce.number<string>().int("must be a whole number of seconds").min(60).max(86_400),
+        ),
       BLOCKID_DNS: optionalString,
       BLOCKID_COMMUNITY: optionalString,
       BLOCKID_LICENSE_KEY: optionalString,
@@ -143,6 +155,7 @@ function configSchema(production: boolean) {
         sessionIdleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT,
         adapter,
         loginTtlSeconds: env.LOGIN_TTL,
+        loginGraceSeconds: env.LOGIN_GRACE,
         workos: {
           apiKey: env.WORKOS_API_KEY,
           clientId: env.WORKOS_CLIENT_ID,
@@ -167,6 +180,7 @@ function configSchema(production: boolean) {
         rateLimitIpPerHour: env.RATE_LIMIT_IP_PER_HOUR,
         rateLimitEmailSpacingSeconds: env.RATE_LIMIT_EMAIL_SPACING,
         rateLimitEmailPerHour: env.RATE_LIMIT_EMAIL_PER_HOUR,
+        rateLimitWindowSeconds: env.RATE_LIMIT_WINDOW,
         port: env.PORT,
         host: env.HOST,
       };

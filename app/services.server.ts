@@ -107,6 +107,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           ipPerHour: config.rateLimitIpPerHour,
           emailSpacingSeconds: config.rateLimitEmailSpacingSeconds,
           emailPerHour: config.rateLimitEmailPerHour,
+          hourSeconds: config.rateLimitWindowSeconds,
         }));
   const base = {
     config,

@@ -59,6 +59,29 @@ describe("configuration", () => {
       expect(text).toContain(name);
   });
 
+  it("reads LOGIN_GRACE (0–600 s, default 600) and RATE_LIMIT_WINDOW (60–86400 s, default 3600)", () => {
+    expect(parseConfig({})).toMatchObject({ loginGraceSeconds: 600, rateLimitWindowSeconds: 3600 });
+    expect(parseConfig({ LOGIN_GRACE: "0", RATE_LIMIT_WINDOW: "60" })).toMatchObject({
+      loginGraceSeconds: 0,
+      rateLimitWindowSeconds: 60,
+    });
+    expect(parseConfig({ LOGIN_GRACE: "600", RATE_LIMIT_WINDOW: "86400" })).toMatchObject({
+      loginGraceSeconds: 600,
+      rateLimitWindowSeconds: 86_400,
+    });
+    for (const [name, value] of [
+      ["LOGIN_GRACE", "-1"],
+      ["LOGIN_GRACE", "601"],
+      ["LOGIN_GRACE", "1.5"],
+      ["LOGIN_GRACE", "soon"],
+      ["RATE_LIMIT_WINDOW", "59"],
+      ["RATE_LIMIT_WINDOW", "86401"],
+      ["RATE_LIMIT_WINDOW", "0"],
+    ] as const) {
+      expect(() => parseConfig({ [name]: value }), `${name}=${value}`).toThrow(name);
+    }
+  });
+
   it("keeps the outbox out of production unless explicitly opted in", () => {
     const base = {
       NODE_ENV: "production",
