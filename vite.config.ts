@@ -10,5 +10,19 @@ export default defineConfig(({ command }) => {
   return {
     plugins: [vanillaExtractPlugin(), reactRouter()],
     server: { port: 5173 },
+    optimizeDeps: {
+      // Known up front, so a cold dev server does not re-optimize and reload the first page.
+      include: ["@vanilla-extract/recipes/createRuntimeFn"],
+      // Server-only packages the dependency scan finds through *.server.ts imports; the
+      // browser never loads them.
+      exclude: [
+        "@workos-inc/node",
+        "ioredis",
+        "nodemailer",
+        "rate-limiter-flexible",
+        "remix-auth",
+        "zod",
+      ],
+    },
   };
 });
