@@ -1,6 +1,7 @@
 import { renderSignInEmail } from "../../app/mail/template";
 import type { Mailer } from "../../app/mail/types";
 import { AuthError } from "../errors";
+import { workosIdentity } from "./identity";
 import type {
   AuthAdapter,
   Identity,
@@ -90,13 +91,7 @@ export function createWorkosMagicAuthAdapter(
         userAgent: context.userAgent,
       }),
     );
-    return {
-      id: user.id,
-      email: user.email,
-      ...(user.firstName ? { firstName: user.firstName } : {}),
-      ...(user.lastName ? { lastName: user.lastName } : {}),
-      adapter: WORKOS_MAGIC_AUTH,
-    };
+    return workosIdentity(user, WORKOS_MAGIC_AUTH);
   }
 
   return {

@@ -1,6 +1,7 @@
 import { renderSignInEmail } from "../../app/mail/template";
 import type { Mailer } from "../../app/mail/types";
 import { AuthError } from "../errors";
+import { workosIdentity } from "./identity";
 import type {
   AuthAdapter,
   Identity,
@@ -100,13 +101,7 @@ export function createWorkosMagicLinkAdapter(options: WorkosMagicLinkAdapterOpti
     const { profile } = await client.call("verify", (sdk) =>
       sdk.sso.getProfileAndToken({ code, clientId }),
     );
-    return {
-      id: profile.id,
-      email: profile.email,
-      ...(profile.firstName ? { firstName: profile.firstName } : {}),
-      ...(profile.lastName ? { lastName: profile.lastName } : {}),
-      adapter: WORKOS_MAGIC_LINK,
-    };
+    return workosIdentity(profile, WORKOS_MAGIC_LINK);
   }
 
   return {
