@@ -1,4 +1,5 @@
 import { useEffect, useRef, type ButtonHTMLAttributes, type ReactNode } from "react";
+import { Form } from "react-router";
 import type { ErrorView } from "../auth/messages";
 import { describeError } from "../auth/messages";
 import * as styles from "./ui.css";
@@ -65,4 +66,21 @@ export function Notice({
       {children}
     </div>
   );
+}
+
+/** "Sign out everywhere": POST /logout with scope=all (S22). */
+export function SignOutEverywhere() {
+  return (
+    <Form method="post" action="/logout" className={styles.form}>
+      <input type="hidden" name="scope" value="all" />
+      <Button type="submit" kind="secondary">
+        Sign out everywhere
+      </Button>
+    </Form>
+  );
+}
+
+/** A time as the same text on server and client: UTC, to the minute. */
+export function formatTime(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -2,7 +2,7 @@ import { data, Form, redirect, useActionData } from "react-router";
 import type { Route } from "./+types/account.sessions";
 import { requireSession } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
-import { Button, Card, Notice } from "../components/ui";
+import { Button, Card, Notice, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { hashEmail } from "../lib/log.server";
 import { getServices } from "../services.server";
@@ -124,19 +124,9 @@ export default function AccountSessions({ loaderData }: Route.ComponentProps) {
           </li>
         ))}
       </ul>
-      <Form method="post" action="/logout" className={ui.form}>
-        <input type="hidden" name="scope" value="all" />
-        <Button type="submit" kind="secondary">
-          Sign out everywhere
-        </Button>
-      </Form>
+      <SignOutEverywhere />
     </Card>
   );
-}
-
-/** Same text on server and client: UTC, to the minute. */
-function formatTime(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
 }
 
 const BROWSERS: Array<[RegExp, string]> = [

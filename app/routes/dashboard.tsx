@@ -1,7 +1,7 @@
 import { Form, Link } from "react-router";
 import type { Route } from "./+types/dashboard";
 import { requireSession } from "../auth/flow.server";
-import { Button, Card } from "../components/ui";
+import { Button, Card, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 
 export const meta: Route.MetaFunction = () => [{ title: "Dashboard" }];
@@ -49,17 +49,7 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
           Sign out
         </Button>
       </Form>
-      <Form method="post" action="/logout" className={ui.form}>
-        <input type="hidden" name="scope" value="all" />
-        <Button type="submit" kind="secondary">
-          Sign out everywhere
-        </Button>
-      </Form>
+      <SignOutEverywhere />
     </Card>
   );
-}
-
-/** Same text on server and client: UTC, to the minute. */
-function formatTime(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -2,7 +2,7 @@ import { Form, redirect } from "react-router";
 import type { Route } from "./+types/logout";
 import { field, readForm } from "../auth/form.server";
 import { getSession } from "../auth/flow.server";
-import { Button, Card } from "../components/ui";
+import { Button, Card, SignOutEverywhere } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 import { hashEmail } from "../lib/log.server";
@@ -41,12 +41,7 @@ export default function Logout() {
       <Form method="post" className={ui.form}>
         <Button type="submit">Sign out of this browser</Button>
       </Form>
-      <Form method="post" className={ui.form}>
-        <input type="hidden" name="scope" value="all" />
-        <Button type="submit" kind="secondary">
-          Sign out everywhere
-        </Button>
-      </Form>
+      <SignOutEverywhere />
     </Card>
   );
 }
