@@ -91,12 +91,13 @@ describe("S19 nothing personal readable in the cookie", () => {
     const jar = new CookieJar();
     await signIn(jar, "private.person@example.com");
     const value = decodeURIComponent(jar.get("session") as string);
-    for (const part of value.split(".")) {
-      const decoded = Buffer.from(part, "base64").toString("latin1");
-      expect(decoded).not.toContain("@");
-      expect(decoded).not.toContain("private.person");
-      expect(decoded).not.toContain("example.com");
-    }
+    // React Router's cookie is base64(JSON) "." HMAC; the JSON holds only the sealed blob.
+    // (The HMAC part is random bytes, so it is not searched for "@": it could hold one.)
+    const payload = Buffer.from(value.split(".")[0] as string, "base64").toString("utf8");
+    expect(payload).not.toContain("@");
+    expect(payload).not.toContain("private.person");
+    expect(payload).not.toContain("example.com");
+    expect(Object.keys(JSON.parse(payload))).toEqual(["v"]);
     expect(value).not.toContain("private.person");
     expect((jar.get("session") as string).length).toBeLessThan(1024);
   });
