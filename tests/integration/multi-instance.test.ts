@@ -209,7 +209,10 @@ describe("two production instances sharing one Redis", () => {
     expect(winners).toHaveLength(1);
     expect(winners[0]?.status).toBe(303);
     const losers = attempts.filter((r) => !setsSession(r));
-    expect(losers.map((r) => r.status)).toEqual(Array(19).fill(400));
+    // Each loser hears "already used" (400) or, past the fifth try of this code, "too many
+    // tries" (429): tries are counted before the compare (S10), so which one depends on timing.
+    expect(losers).toHaveLength(19);
+    for (const loser of losers) expect([400, 429]).toContain(loser.status);
     await Promise.all(attempts.map((r) => r.arrayBuffer()));
   });
 
