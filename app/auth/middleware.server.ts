@@ -1,6 +1,7 @@
 import { createContext, type MiddlewareFunction } from "react-router";
 import { randomBytes } from "node:crypto";
 import { getServices } from "../services.server";
+import { inRequestScope } from "./session.server";
 
 /** The per-request CSP nonce, for React Router's inline scripts. */
 export const nonceContext = createContext<string>("");
@@ -35,18 +36,23 @@ export const authMiddleware: MiddlewareFunction<Response> = async ({ request, co
     });
   }
   context.set(nonceContext, randomBytes(16).toString("base64"));
-  const hasCookie = (request.headers.get("Cookie") ?? "").includes(
-    `${services.sessions.cookieName}=`,
-  );
-  const read = hasCookie ? await services.sessions.read(request) : undefined;
-  const response = await next();
-  const sets = response.headers.getSetCookie();
-  const setsSession = sets.some((cookie) => cookie.startsWith(`${services.sessions.cookieName}=`));
-  if (read?.setCookie && !setsSession) {
-    response.headers.append("Set-Cookie", read.setCookie);
-  }
-  if (hasCookie || response.headers.has("Set-Cookie")) {
-    response.headers.set("Cache-Control", "no-store");
-  }
-  return response;
+  // One session read for the whole request, whichever route modules ask for it.
+  return inRequestScope(async () => {
+    const hasCookie = (request.headers.get("Cookie") ?? "").includes(
+      `${services.sessions.cookieName}=`,
+    );
+    const read = hasCookie ? await services.sessions.read(request) : undefined;
+    const response = await next();
+    const sets = response.headers.getSetCookie();
+    const setsSession = sets.some((cookie) =>
+      cookie.startsWith(`${services.sessions.cookieName}=`),
+    );
+    if (read?.setCookie && !setsSession) {
+      response.headers.append("Set-Cookie", read.setCookie);
+    }
+    if (hasCookie || response.headers.has("Set-Cookie")) {
+      response.headers.set("Cache-Control", "no-store");
+    }
+    return response;
+  });
 };

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createCookieSessionStorage, data, type SessionStorage } from "react-router";
 import { isIP } from "node:net";
 import type { Identity } from "../../adapters/types";
@@ -144,6 +145,18 @@ async function failClosed<T>(work: () => Promise<T>): Promise<T> {
     if (isStoreUnavailableError(error)) throw sessionStoreUnavailable();
     throw error;
   }
+}
+
+const requestScope = new AsyncLocalStorage<Map<string, Promise<SessionRead>>>();
+
+/**
+ * Run one request's work (the root middleware and every loader and action under it) with
+ * one session read: React Router hands each of them its own Request object, so without a
+ * shared scope the cookie would be verified, opened and checked against the store once
+ * per route module. Changes made in the request (sign-out, revocation) empty the scope.
+ */
+export function inRequestScope<T>(run: () => Promise<T>): Promise<T> {
+  return requestScope.run(new Map(), run);
 }
 
 /**
@@ -304,11 +317,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     cookieName,
     handleOf,
     read(request) {
-      let pending = cache.get(request);
+      const scope = requestScope.getStore();
+      const key = `${cookieName}\0${request.headers.get("Cookie") ?? ""}`;
+      let pending = cache.get(request) ?? scope?.get(key);
       if (!pending) {
         pending = failClosed(() => readUncached(request));
-        cache.set(request, pending);
+        scope?.set(key, pending);
       }
+      cache.set(request, pending);
       return pending;
     },
     async create(user, requestInfo = {}) {
@@ -337,9 +353,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         await failClosed(() => revokeId(payload.user.id, payload.sid, payload.iat));
       }
       cache.delete(request);
+      requestScope.getStore()?.clear();
       return clearCookie();
     },
     async revokeAllFor(userId) {
+      requestScope.getStore()?.clear();
       await failClosed(async () => {
         await store.set(notBeforeKey(userId), String(clock()), maxAgeMs);
         // The not-before stamp is what ends the sessions; emptying the index only keeps the
@@ -382,6 +400,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
     },
     async revoke(userId, handle) {
+      requestScope.getStore()?.clear();
       return failClosed(async () => {
         // Only ids in this user's own index are candidates: another user's handle matches none.
         const sids = await store.indexMembers(indexKey(userId));
