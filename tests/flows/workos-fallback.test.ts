@@ -6,15 +6,11 @@
  * (b) a used or expired link → the callback page offers "Email me a code instead" → code → session;
  * (c) a rate limit is shown as "try again in N seconds", never answered with the other method.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callRoute, CookieJar, getRequest, postForm, type RouteResult } from "../support/auth";
 import { createSignInLimits } from "../../app/auth/limits.server";
 import { createDocumentHandler } from "../security/document";
-import {
-  startWorkosEmulator,
-  type FailureSpec,
-  type WorkosEmulator,
-} from "../emulators/workos/server";
+import { type FailureSpec } from "../emulators/workos/server";
 import {
   calls,
   captureWorkosLog,
@@ -23,31 +19,18 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  workosFlow,
-  type WorkosFlow,
+  workosFlowSuite,
+  type FlowOptions,
 } from "./workos-support";
 
-let emulator: WorkosEmulator;
-let flow: WorkosFlow | undefined;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(() => emulator.close());
-beforeEach(() => emulator.reset());
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await flow?.app.close();
-  flow = undefined;
-});
+const flows = workosFlowSuite("workos");
 
 const EMAIL = "lin@example.com";
 const SESSIONS = "/passwordless/sessions";
 const MAGIC_AUTH = "/user_management/magic_auth";
 
 describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
-  const setUp = (options?: Parameters<typeof workosFlow>[3]) =>
-    (flow = workosFlow(emulator, "workos", mode, options));
+  const setUp = (options?: FlowOptions) => flows.setUp(mode, options);
 
   async function checkPage(jar: CookieJar): Promise<RouteResult> {
     const page = await callRoute(check.loader, getRequest("/login/check", { cookie: jar }));
@@ -78,7 +61,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
       email: EMAIL,
       adapter: "workos-magic-link",
     });
-    expect(calls(emulator, MAGIC_AUTH)).toBe(0);
+    expect(calls(flows.emulator, MAGIC_AUTH)).toBe(0);
   });
 
   const down: [string, FailureSpec][] = [
@@ -97,7 +80,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     async (_name, spec) => {
       captureWorkosLog();
       const f = setUp();
-      emulator.failNext(SESSIONS, spec);
+      flows.emulator.failNext(SESSIONS, spec);
       const jar = new CookieJar();
       expectCheckEmail(await f.start(jar, EMAIL, "/dashboard?via=code"), jar);
       // The code form, and no "code instead" button: a code is what was sent.
@@ -106,7 +89,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
         delivered: { link: false, code: true },
         canSendCode: false,
       });
-      expect(emulator.sentEmails().some((sent) => sent.kind === "magic_link")).toBe(false);
+      expect(flows.emulator.sentEmails().some((sent) => sent.kind === "magic_link")).toBe(false);
       expectSignedIn(await f.enterCode(jar, f.emailedCode(EMAIL)), jar, "/dashboard?via=code");
       expect((await f.whoAmI(jar)).data).toMatchObject({
         email: EMAIL,
@@ -117,7 +100,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
 
   it("(a) a Magic Link request that times out falls back to a code too", async () => {
     const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
-    emulator.failNext(SESSIONS, { delayMs: 1_000 });
+    flows.emulator.failNext(SESSIONS, { delayMs: 1_000 });
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     expect((await checkPage(jar)).data).toMatchObject({ delivered: { link: false, code: true } });
@@ -127,8 +110,8 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
   it("(a) with both WorkOS methods down the page says 'unavailable' (503)", async () => {
     captureWorkosLog();
     const f = setUp();
-    emulator.failNext(SESSIONS, { status: 500 });
-    emulator.failNext(MAGIC_AUTH, { status: 500 });
+    flows.emulator.failNext(SESSIONS, { status: 500 });
+    flows.emulator.failNext(MAGIC_AUTH, { status: 500 });
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
   });
 
@@ -162,7 +145,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
       email: EMAIL,
       adapter: "workos-magic-auth",
     });
-    expect(calls(emulator, "/sso/token")).toBe(0);
+    expect(calls(flows.emulator, "/sso/token")).toBe(0);
   });
 
   it("(b) with the abuse limits on, 'Email me a code instead' seconds after the link still sends the code", async () => {
@@ -184,14 +167,14 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     const link = f.emailedLink(EMAIL);
-    emulator.advance(901_000);
+    flows.emulator.advance(901_000);
     const expired = await f.callback(await f.visit(link), jar);
     expectErrorPage(expired, "expired", 400);
     expect(expired.data).toMatchObject({ canSendCode: true });
 
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     const url = await f.visit(f.emailedLink(EMAIL));
-    emulator.advance(10 * 60_000 + 1_000);
+    flows.emulator.advance(10 * 60_000 + 1_000);
     const refused = await f.callback(url, jar);
     expectErrorPage(refused, "expired", 400);
     expect(refused.data).toMatchObject({ canSendCode: true });
@@ -210,26 +193,26 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     expect(page.data).toMatchObject({ canSendCode: false });
     // And the button's POST without the pending cookie sends nothing.
     expectErrorPage(await codeInstead(new CookieJar()), "expired", 400);
-    expect(calls(emulator, MAGIC_AUTH)).toBe(0);
+    expect(calls(flows.emulator, MAGIC_AUTH)).toBe(0);
   });
 
   it("(c) 429 on /passwordless/sessions is 'try again in N seconds', and no code is sent instead", async () => {
     const f = setUp();
-    emulator.failNext(SESSIONS, { status: 429, retryAfter: 30 });
+    flows.emulator.failNext(SESSIONS, { status: 429, retryAfter: 30 });
     const result = await f.start(new CookieJar(), EMAIL);
     expect(expectErrorPage(result, "rate_limited", 429).message).toBe(
       "Too many requests. Try again in 30 seconds.",
     );
     expect(result.headers.get("Retry-After")).toBe("30");
-    expect(calls(emulator, MAGIC_AUTH)).toBe(0);
-    expect(emulator.sentEmails()).toEqual([]);
+    expect(calls(flows.emulator, MAGIC_AUTH)).toBe(0);
+    expect(flows.emulator.sentEmails()).toEqual([]);
   });
 
   it("(c) a rate-limited 'code instead' request is 'try again in N seconds' too", async () => {
     const f = setUp();
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);
-    emulator.failNext(MAGIC_AUTH, { status: 429, retryAfter: 40 });
+    flows.emulator.failNext(MAGIC_AUTH, { status: 429, retryAfter: 40 });
     const result = await codeInstead(jar);
     expect(expectErrorPage(result, "rate_limited", 429).message).toBe(
       "Too many requests. Try again in 40 seconds.",
@@ -243,7 +226,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     const url = await f.visit(f.emailedLink(EMAIL));
-    emulator.failNext("/sso/token", { status: 429, retryAfter: 3 });
+    flows.emulator.failNext("/sso/token", { status: 429, retryAfter: 3 });
     const page = await f.callback(url, jar);
     expectErrorPage(page, "rate_limited", 429);
     expect(page.data).toMatchObject({ canSendCode: false });
@@ -268,7 +251,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     expect(form).toMatch(/name="intent" value="code-instead"/);
     expect(form).toContain("Email me a code instead");
 
-    emulator.failNext("/sso/token", { status: 429, retryAfter: 7 });
+    flows.emulator.failNext("/sso/token", { status: 429, retryAfter: 7 });
     const limited = await handle(new Request(url, { headers: { Cookie: jar.header() } }));
     expect(limited.status).toBe(429);
     expect(limited.headers.get("Retry-After")).toBe("7");
@@ -279,6 +262,6 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
     captureWorkosLog();
     const f = setUp({ env: { WORKOS_API_KEY: "sk_test_wrong" } });
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "misconfigured", 503);
-    expect(calls(emulator, MAGIC_AUTH)).toBe(0);
+    expect(calls(flows.emulator, MAGIC_AUTH)).toBe(0);
   });
 });

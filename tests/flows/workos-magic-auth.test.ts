@@ -4,13 +4,9 @@
  * emulator: POST /login → the emailed six-digit code typed on /login/check (the address
  * comes from the pending cookie) → session; and every WorkOS failure is a page, never a 500.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callRoute, CookieJar, getRequest } from "../support/auth";
-import {
-  startWorkosEmulator,
-  type FailureSpec,
-  type WorkosEmulator,
-} from "../emulators/workos/server";
+import { type FailureSpec } from "../emulators/workos/server";
 import {
   calls,
   captureWorkosLog,
@@ -19,23 +15,12 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  workosFlow,
+  workosFlowSuite,
+  type FlowOptions,
   type WorkosFlow,
 } from "./workos-support";
 
-let emulator: WorkosEmulator;
-let flow: WorkosFlow | undefined;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(() => emulator.close());
-beforeEach(() => emulator.reset());
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await flow?.app.close();
-  flow = undefined;
-});
+const flows = workosFlowSuite("workos-magic-auth");
 
 const EMAIL = "grace@example.com";
 const AUTHENTICATE = "/user_management/authenticate";
@@ -45,8 +30,7 @@ const CREATE = "/user_management/magic_auth";
 const wrong = (code: string) => (code === "000000" ? "111111" : "000000");
 
 describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (mode) => {
-  const setUp = (options?: Parameters<typeof workosFlow>[3]) =>
-    (flow = workosFlow(emulator, "workos-magic-auth", mode, options));
+  const setUp = (options?: FlowOptions) => flows.setUp(mode, options);
 
   /** POST /login in `jar`; the code that was emailed. */
   async function requestCode(f: WorkosFlow, jar: CookieJar, returnTo?: string): Promise<string> {
@@ -72,14 +56,14 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
       email: EMAIL,
       adapter: "workos-magic-auth",
     });
-    expect(calls(emulator, AUTHENTICATE)).toBe(1);
+    expect(calls(flows.emulator, AUTHENTICATE)).toBe(1);
   });
 
   it("a code typed in a browser without the pending sign-in does nothing there", async () => {
     const f = setUp();
     const code = await requestCode(f, new CookieJar());
     expectErrorPage(await f.enterCode(new CookieJar(), code), "expired", 400);
-    expect(calls(emulator, AUTHENTICATE)).toBe(0);
+    expect(calls(flows.emulator, AUTHENTICATE)).toBe(0);
   });
 
   it("invalid_one_time_code: a wrong code is 'invalid' (400), and the right one still works", async () => {
@@ -105,7 +89,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
     const f = setUp();
     const jar = new CookieJar();
     const code = await requestCode(f, jar);
-    emulator.advance(10 * 60_000 + 1_000);
+    flows.emulator.advance(10 * 60_000 + 1_000);
     expectErrorPage(await f.enterCode(jar, code), "expired", 400);
   });
 
@@ -140,7 +124,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
 
   it("starting: 429 with Retry-After says 'try again in N seconds' (429)", async () => {
     const f = setUp();
-    emulator.failNext(CREATE, { status: 429, retryAfter: 5 });
+    flows.emulator.failNext(CREATE, { status: 429, retryAfter: 5 });
     const result = await f.start(new CookieJar(), EMAIL);
     expect(expectErrorPage(result, "rate_limited", 429).message).toBe(
       "Too many requests. Try again in 5 seconds.",
@@ -160,7 +144,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
     async (_name, spec) => {
       const log = captureWorkosLog();
       const f = setUp();
-      emulator.failNext(CREATE, spec);
+      flows.emulator.failNext(CREATE, spec);
       expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
       expect(log).toMatchObject([
         {
@@ -174,7 +158,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
 
   it("starting: a WorkOS that does not answer in time is 'unavailable' (503)", async () => {
     const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
-    emulator.failNext(CREATE, { delayMs: 1_000 });
+    flows.emulator.failNext(CREATE, { delayMs: 1_000 });
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
   });
 
@@ -189,7 +173,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
       const f = setUp();
       const jar = new CookieJar();
       const emailed = await requestCode(f, jar);
-      emulator.failNext(AUTHENTICATE, spec);
+      flows.emulator.failNext(AUTHENTICATE, spec);
       const failed = await f.enterCode(jar, emailed);
       expectErrorPage(failed, code, status);
       if (code === "rate_limited") expect(failed.headers.get("Retry-After")).toBe("12");
@@ -201,7 +185,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
     const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
     const jar = new CookieJar();
     const emailed = await requestCode(f, jar);
-    emulator.failNext(AUTHENTICATE, { delayMs: 1_000 });
+    flows.emulator.failNext(AUTHENTICATE, { delayMs: 1_000 });
     expectErrorPage(await f.enterCode(jar, emailed), "unavailable", 503);
   });
 

@@ -4,13 +4,9 @@
  * emulator: POST /login → the emailed WorkOS link → its redirect to /auth/callback → session;
  * and every way it can fail ends on a page with a fitting status, never a 500.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callRoute, CookieJar, getRequest, postForm } from "../support/auth";
-import {
-  startWorkosEmulator,
-  type FailureSpec,
-  type WorkosEmulator,
-} from "../emulators/workos/server";
+import { type FailureSpec } from "../emulators/workos/server";
 import {
   callback,
   calls,
@@ -20,29 +16,17 @@ import {
   expectCheckEmail,
   expectErrorPage,
   expectSignedIn,
-  workosFlow,
+  workosFlowSuite,
+  type FlowOptions,
   type WorkosFlow,
 } from "./workos-support";
 
-let emulator: WorkosEmulator;
-let flow: WorkosFlow | undefined;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(() => emulator.close());
-beforeEach(() => emulator.reset());
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await flow?.app.close();
-  flow = undefined;
-});
+const flows = workosFlowSuite("workos-magic-link");
 
 const EMAIL = "ada@example.com";
 
 describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (mode) => {
-  const setUp = (options?: Parameters<typeof workosFlow>[3]) =>
-    (flow = workosFlow(emulator, "workos-magic-link", mode, options));
+  const setUp = (options?: FlowOptions) => flows.setUp(mode, options);
 
   /** POST /login, then the link from the email, followed to the app's callback URL. */
   async function linkToCallback(f: WorkosFlow, jar: CookieJar, returnTo?: string) {
@@ -74,7 +58,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
     const me = await f.whoAmI(jar);
     expect(me.status).toBe(200);
     expect(me.data).toMatchObject({ email: EMAIL, adapter: "workos-magic-link" });
-    expect(calls(emulator, "/sso/token")).toBe(1);
+    expect(calls(flows.emulator, "/sso/token")).toBe(1);
   });
 
   it("S7/S8: the callback in a browser without the pending cookie signs nobody in and shows Continue; the code stays usable", async () => {
@@ -107,7 +91,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
       new Request(url, { method: "HEAD", headers: { Cookie: jar.header() } }),
     );
     expect(head.headers.getSetCookie()).toEqual([]);
-    expect(calls(emulator, "/sso/token")).toBe(0);
+    expect(calls(flows.emulator, "/sso/token")).toBe(0);
 
     expectSignedIn(await f.callback(url, jar), jar);
   });
@@ -131,7 +115,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
     const crossed = await f.callback(url.toString(), other);
     expect(crossed.status).toBe(200);
     expect(crossed.headers.getSetCookie()).toEqual([]);
-    expect(calls(emulator, "/sso/token")).toBe(0);
+    expect(calls(flows.emulator, "/sso/token")).toBe(0);
   });
 
   it("a second visit of a used link, and an expired link, end on a clear page (no code offered by this adapter)", async () => {
@@ -149,10 +133,10 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
 
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     const fresh = f.emailedLink(EMAIL);
-    emulator.advance(901_000);
+    flows.emulator.advance(901_000);
     const late = await f.callback(await f.visit(fresh), jar);
     expectErrorPage(late, "expired", 400);
-    expect(calls(emulator, "/sso/token")).toBe(0);
+    expect(calls(flows.emulator, "/sso/token")).toBe(0);
     expect(f.app.events.filter((e) => e.step === "callback").map((e) => e.outcome)).toEqual([
       "provider_error:used",
       "provider_error:expired",
@@ -169,7 +153,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
 
     const second = new CookieJar();
     const late = await linkToCallback(f, second);
-    emulator.advance(10 * 60_000 + 1_000);
+    flows.emulator.advance(10 * 60_000 + 1_000);
     expectErrorPage(await f.callback(late, second), "expired", 400);
   });
 
@@ -183,7 +167,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
 
   it("starting: 429 with Retry-After says 'try again in N seconds' (429)", async () => {
     const f = setUp();
-    emulator.failNext("/passwordless/sessions", { status: 429, retryAfter: 17 });
+    flows.emulator.failNext("/passwordless/sessions", { status: 429, retryAfter: 17 });
     const result = await f.start(new CookieJar(), EMAIL);
     expect(expectErrorPage(result, "rate_limited", 429).message).toBe(
       "Too many requests. Try again in 17 seconds.",
@@ -209,7 +193,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
     async (_name, spec) => {
       const log = captureWorkosLog();
       const f = setUp();
-      emulator.failNext("/passwordless/sessions", spec);
+      flows.emulator.failNext("/passwordless/sessions", spec);
       expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
       expect(log).toHaveLength(1);
       expect(log[0]).toMatchObject({ operation: "start", mappedTo: "unavailable" });
@@ -219,7 +203,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
 
   it("starting: a WorkOS that does not answer in time is 'unavailable' (503)", async () => {
     const f = setUp({ env: { WORKOS_TIMEOUT_MS: "150" } });
-    emulator.failNext("/passwordless/sessions", { delayMs: 1_000 });
+    flows.emulator.failNext("/passwordless/sessions", { delayMs: 1_000 });
     const started = Date.now();
     expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
     expect(Date.now() - started).toBeLessThan(900);
@@ -244,7 +228,7 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
       const f = setUp();
       const jar = new CookieJar();
       const url = await linkToCallback(f, jar);
-      emulator.failNext("/sso/token", spec);
+      flows.emulator.failNext("/sso/token", spec);
       const failed = await f.callback(url, jar);
       expectErrorPage(failed, code, status);
       expect(failed.data).toMatchObject({ canSendCode: false });
@@ -256,9 +240,9 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
     it("starting: WorkOS failing to send the session is 'unavailable' (503)", async () => {
       captureWorkosLog();
       const f = setUp();
-      emulator.failNext("/passwordless/sessions/:id/send", { status: 500 });
+      flows.emulator.failNext("/passwordless/sessions/:id/send", { status: 500 });
       expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
-      expect(emulator.sentEmails()).toEqual([]);
+      expect(flows.emulator.sentEmails()).toEqual([]);
     });
   } else {
     it("starting: the app's mailer failing is 'unavailable' (503)", async () => {

@@ -4,7 +4,7 @@
  * browser (a cookie jar) going through the real route loaders and actions; and where the
  * email went (the emulator's record when WorkOS sends it, the app's outbox when the app does).
  */
-import { expect, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, vi } from "vitest";
 import type { Mailer } from "../../app/mail/types";
 import type { ServiceOverrides } from "../../app/services.server";
 import { describeError } from "../../app/auth/messages";
@@ -23,7 +23,7 @@ import {
   type RouteResult,
   type TestApp,
 } from "../support/auth";
-import type { WorkosEmulator } from "../emulators/workos/server";
+import { startWorkosEmulator, type WorkosEmulator } from "../emulators/workos/server";
 
 export type WorkosAdapterName = "workos-magic-link" | "workos-magic-auth" | "workos";
 export type EmailMode = "workos" | "app";
@@ -178,4 +178,33 @@ export function captureWorkosLog(): Record<string, unknown>[] {
       lines.push(JSON.parse(line) as Record<string, unknown>);
   });
   return lines;
+}
+
+/**
+ * The shared set-up of a WorkOS flow test file: one emulator for the file, reset before
+ * each test, and each test's app (from `setUp`) closed after it.
+ */
+export function workosFlowSuite(adapter: WorkosAdapterName) {
+  let emulator: WorkosEmulator | undefined;
+  let flow: WorkosFlow | undefined;
+  beforeAll(async () => {
+    emulator = await startWorkosEmulator();
+  });
+  afterAll(() => emulator?.close());
+  beforeEach(() => emulator?.reset());
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await flow?.app.close();
+    flow = undefined;
+  });
+  return {
+    get emulator(): WorkosEmulator {
+      if (!emulator) throw new Error("the emulator starts in beforeAll");
+      return emulator;
+    },
+    setUp(mode: EmailMode, options?: FlowOptions): WorkosFlow {
+      flow = workosFlow(this.emulator, adapter, mode, options);
+      return flow;
+    },
+  };
 }
