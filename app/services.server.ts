@@ -166,6 +166,11 @@ export function getServices(): Services {
         "[config] SESSION_SECRETS is not set: using a fixed development secret. Never do this in production.",
       );
     }
+    if (config.production && config.mail.transport === "outbox") {
+      console.warn(
+        "[config] MAIL_TRANSPORT=outbox in production (ALLOW_OUTBOX_IN_PRODUCTION): sign-in mail is kept in memory and never delivered.",
+      );
+    }
     holder[KEY] = createServices(config);
   }
   return holder[KEY];
