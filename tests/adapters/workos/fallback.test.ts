@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withFallback } from "../../../adapters/fallback";
 import { callbackErrorToAuthError } from "../../../adapters/workos/errors";
 import {
@@ -10,22 +10,13 @@ import {
   WORKOS_MAGIC_LINK,
 } from "../../../adapters/workos/magic-link.server";
 import { Outbox } from "../../../app/mail/outbox.server";
-import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
+import type { WorkosEmulator } from "../../emulators/workos/server";
 import { deliveredTo, followMagicLink } from "../../conformance/harnesses/workos";
-import { authFailure, emulatorClient, startContext } from "./helpers";
+import { authFailure, emulatorClient, startContext, emulatorPerFile } from "./helpers";
 
 const ADA = "ada@example.com";
 let emulator: WorkosEmulator;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-});
+emulatorPerFile((started) => (emulator = started));
 
 /** `AUTH_ADAPTER=workos`. */
 function setup(emailMode: "workos" | "app") {

@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { isAuthError, type AuthError } from "../../../adapters/errors";
 import type { StartContext } from "../../../adapters/types";
 import {
@@ -7,7 +7,7 @@ import {
   type WorkosClientOptions,
 } from "../../../adapters/workos/client.server";
 import type { WorkosFailureLog } from "../../../adapters/workos/errors";
-import type { WorkosEmulator } from "../../emulators/workos/server";
+import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
 
 export const startContext: StartContext = {
   linkUrl: "http://app.test/auth/link",
@@ -53,4 +53,15 @@ export async function authFailure(promise: Promise<unknown>): Promise<AuthError>
   expect(error.name).toBe("AuthError");
   expect(error.message).not.toMatch(/Exception|Error:|workos-node|Request timeout/);
   return error;
+}
+
+/** One emulator for the test file, reset before each test; `use` receives it once started. */
+export function emulatorPerFile(use: (emulator: WorkosEmulator) => void): void {
+  let emulator: WorkosEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await startWorkosEmulator();
+    use(emulator);
+  });
+  afterAll(() => emulator?.close());
+  beforeEach(() => emulator?.reset());
 }

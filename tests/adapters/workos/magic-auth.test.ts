@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createWorkosMagicAuthAdapter,
   WORKOS_MAGIC_AUTH,
 } from "../../../adapters/workos/magic-auth.server";
 import { Outbox } from "../../../app/mail/outbox.server";
-import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
+import type { WorkosEmulator } from "../../emulators/workos/server";
 import { readAppEmail } from "../../conformance/harnesses/outbox";
-import { authFailure, emulatorClient, startContext } from "./helpers";
+import { authFailure, emulatorClient, startContext, emulatorPerFile } from "./helpers";
 
 const ADA = "ada@example.com";
 let emulator: WorkosEmulator;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-});
+emulatorPerFile((started) => (emulator = started));
 
 function setup(emailMode: "workos" | "app", overrides: Parameters<typeof emulatorClient>[1] = {}) {
   const { client, logged } = emulatorClient(emulator, overrides);

@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createWorkosMagicLinkAdapter,
   WORKOS_MAGIC_LINK,
 } from "../../../adapters/workos/magic-link.server";
 import { callbackErrorToAuthError } from "../../../adapters/workos/errors";
 import { Outbox } from "../../../app/mail/outbox.server";
-import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
+import type { WorkosEmulator } from "../../emulators/workos/server";
 import { followMagicLink } from "../../conformance/harnesses/workos";
 import { readAppEmail } from "../../conformance/harnesses/outbox";
-import { authFailure, emulatorClient, startContext } from "./helpers";
+import { authFailure, emulatorClient, startContext, emulatorPerFile } from "./helpers";
 
 const ADA = "ada@example.com";
 let emulator: WorkosEmulator;
-
-beforeAll(async () => {
-  emulator = await startWorkosEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.reset();
-});
+emulatorPerFile((started) => (emulator = started));
 
 function setup(emailMode: "workos" | "app", overrides: Parameters<typeof emulatorClient>[1] = {}) {
   const { client, logged } = emulatorClient(emulator, overrides);
