@@ -4,6 +4,7 @@ import { systemClock, type Clock } from "../app/lib/clock";
 import { hmacHex, randomCode, randomId, randomToken, safeEqual } from "../app/lib/crypto.server";
 import type { Store } from "../app/store/types";
 import { AuthError, isAuthError } from "./errors";
+import { defineAdapter } from "./module";
 import type {
   AuthAdapter,
   Identity,
@@ -243,3 +244,24 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     verify,
   };
 }
+
+/**
+ * `AUTH_ADAPTER=local`, the default. It reads no variables of its own: `LOGIN_TTL` and
+ * `LOGIN_GRACE` are the app's.
+ */
+export const localAdapter = defineAdapter({
+  name: "local",
+  variables: {},
+  // The app mails the link and the code itself.
+  sendsMail: () => true,
+  create: ({ config, store, mailer, clock, hashKey }) =>
+    createLocalAdapter({
+      store,
+      mailer,
+      hashKey,
+      clock,
+      ttlSeconds: config.loginTtlSeconds,
+      graceSeconds: config.loginGraceSeconds,
+      appName: config.appName,
+    }),
+});

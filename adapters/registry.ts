@@ -1,90 +1,60 @@
-import type { AdapterName, Config } from "../app/config.server";
-import type { Clock } from "../app/lib/clock";
-import type { Mailer } from "../app/mail/types";
-import type { Store } from "../app/store/types";
-import { createBlockIdAdapter } from "./blockid";
-import { withFallback } from "./fallback";
-import { createLocalAdapter } from "./local";
-import {
-  createWorkosClient,
-  createWorkosMagicAuthAdapter,
-  createWorkosMagicLinkAdapter,
-} from "./workos/index.server";
+import { blockIdAdapter } from "./blockid";
+import { localAdapter } from "./local";
+import type { AdapterDependencies, AdapterModule } from "./module";
 import type { AuthAdapter } from "./types";
+import {
+  workosAdapter,
+  workosMagicAuthAdapter,
+  workosMagicLinkAdapter,
+} from "./workos/module.server";
 
-/** What every adapter factory may draw on. */
-export interface AdapterDependencies {
-  config: Config;
-  store: Store;
-  mailer: Mailer;
-  clock: Clock;
-  /** 32-byte key for keyed hashes (S5), derived from the session secret. */
-  hashKey: Uint8Array;
-}
-
-export type AdapterFactory = (deps: AdapterDependencies) => AuthAdapter;
+export type { AdapterDependencies, AdapterModule } from "./module";
 
 /**
- * `AUTH_ADAPTER` → factory. To add a provider: write a factory that returns an
- * {@link AuthAdapter}, add its name to ADAPTER_NAMES in app/config.server.ts and an entry
- * here, and run the conformance suite against it (adapters/README.md).
+ * Every adapter the app can run, one line each; `AUTH_ADAPTER` picks one by name. A module
+ * carries its name, its variables and its capabilities (./module.ts), and
+ * app/config.server.ts reads them from here. To add a provider: write its module with
+ * `defineAdapter`, add it to this list, and run the conformance suite against it
+ * (adapters/README.md).
  */
-export const adapterFactories: Record<AdapterName, AdapterFactory> = {
-  local: ({ config, store, mailer, clock, hashKey }) =>
-    createLocalAdapter({
-      store,
-      mailer,
-      hashKey,
-      clock,
-      ttlSeconds: config.loginTtlSeconds,
-      graceSeconds: config.loginGraceSeconds,
-      appName: config.appName,
-    }),
-  "workos-magic-link": (deps) => magicLink(deps),
-  "workos-magic-auth": (deps) => magicAuth(deps),
-  // Magic Link, with Magic Auth when passwordless sessions are down and for "email me a
-  // code instead" after a scanner used the link.
-  workos: (deps) => withFallback(magicLink(deps), magicAuth(deps), { name: "workos" }),
-  blockid: ({ config, clock }) =>
-    createBlockIdAdapter({
-      dns: config.blockid.dns as string,
-      community: config.blockid.community as string,
-      licenseKey: config.blockid.licenseKey as string,
-      baseUrl: config.blockid.baseUrl,
-      appName: config.appName,
-      ttlSeconds: config.loginTtlSeconds,
-      clock,
-    }),
-};
+export const ADAPTERS = [
+  localAdapter,
+  workosMagicLinkAdapter,
+  workosMagicAuthAdapter,
+  workosAdapter,
+  blockIdAdapter,
+] as const satisfies readonly AdapterModule[];
 
-function workosClient({ config }: AdapterDependencies) {
-  return createWorkosClient({
-    apiKey: config.workos.apiKey as string,
-    clientId: config.workos.clientId as string,
-    apiUrl: config.workos.apiUrl,
-    timeoutMs: config.workos.timeoutMs,
-    maxRetries: config.workos.maxRetries,
-  });
+export type AdapterName = (typeof ADAPTERS)[number]["name"];
+
+export const ADAPTER_NAMES = ADAPTERS.map((module) => module.name);
+
+/** The adapter used when `AUTH_ADAPTER` is unset and no module's `impliedBy` variable is. */
+export const DEFAULT_ADAPTER: AdapterName = "local";
+
+export function adapterModule(name: string): AdapterModule {
+  const module = ADAPTERS.find((candidate) => candidate.name === name);
+  if (!module) throw new Error(`No adapter module named ${name}`);
+  return module;
 }
 
-function magicLink(deps: AdapterDependencies) {
-  return createWorkosMagicLinkAdapter({
-    client: workosClient(deps),
-    emailMode: deps.config.workos.email,
-    mailer: deps.mailer,
-    appName: deps.config.appName,
-  });
+/** The configured adapter, built from its module with the variables the configuration read. */
+export function createAdapter(deps: AdapterDependencies): AuthAdapter {
+  const { adapter, adapterVariables } = deps.config;
+  return adapterModule(adapter).create(deps, adapterVariables);
 }
 
-function magicAuth(deps: AdapterDependencies) {
-  return createWorkosMagicAuthAdapter({
-    client: workosClient(deps),
-    emailMode: deps.config.workos.email,
-    mailer: deps.mailer,
-    appName: deps.config.appName,
-  });
-}
-
-export function createAdapter(name: AdapterName, deps: AdapterDependencies): AuthAdapter {
-  return adapterFactories[name](deps);
+/**
+ * The adapter for an environment without `AUTH_ADAPTER`: the first module whose `impliedBy`
+ * variable is set (a WorkOS API key means WorkOS), else {@link DEFAULT_ADAPTER}.
+ */
+export function impliedAdapter(
+  env: Record<string, string | undefined>,
+  adapters: readonly AdapterModule[] = ADAPTERS,
+): { name: string; because?: string } {
+  for (const module of adapters) {
+    const variable = module.impliedBy;
+    if (variable && env[variable]?.trim()) return { name: module.name, because: variable };
+  }
+  return { name: DEFAULT_ADAPTER };
 }

@@ -125,7 +125,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     typeof overrides.adapter === "function"
       ? overrides.adapter(base)
       : (overrides.adapter ??
-        createAdapter(config.adapter, {
+        createAdapter({
           config,
           store,
           mailer,

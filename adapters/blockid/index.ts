@@ -21,7 +21,9 @@ import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../../app/lib/clock";
 import { deriveKey, hmacHex, safeEqual, sha256Hex } from "../../app/lib/crypto.server";
 import { renderSignInEmail } from "../../app/mail/template";
+import { secret, text, url } from "../../app/lib/variables";
 import { AuthError, isAuthError } from "../errors";
+import { defineAdapter } from "../module";
 import type {
   AuthAdapter,
   Identity,
@@ -538,3 +540,26 @@ export function createBlockIdAdapter(options: BlockIdAdapterOptions): AuthAdapte
       }),
   };
 }
+
+/** `AUTH_ADAPTER=blockid`: a 1Kosmos BlockID tenant. */
+export const blockIdAdapter = defineAdapter({
+  name: "blockid",
+  variables: {
+    BLOCKID_DNS: text({ required: true }),
+    BLOCKID_COMMUNITY: text({ required: true }),
+    BLOCKID_LICENSE_KEY: secret({ required: true }),
+    BLOCKID_BASE_URL: url({ protocols: ["http:", "https:"] }),
+  },
+  // BlockID sends the email (with the app's template); the app's mailer is not used.
+  sendsMail: () => false,
+  create: ({ config, clock }, values) =>
+    createBlockIdAdapter({
+      dns: values.BLOCKID_DNS,
+      community: values.BLOCKID_COMMUNITY,
+      licenseKey: values.BLOCKID_LICENSE_KEY,
+      baseUrl: values.BLOCKID_BASE_URL,
+      appName: config.appName,
+      ttlSeconds: config.loginTtlSeconds,
+      clock,
+    }),
+});

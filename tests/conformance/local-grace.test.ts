@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createLocalAdapter } from "../../adapters/local";
-import { adapterFactories } from "../../adapters/registry";
+import { createAdapter } from "../../adapters/registry";
 import type { AuthAdapter } from "../../adapters/types";
 import { parseConfig } from "../../app/config.server";
 import { Outbox } from "../../app/mail/outbox.server";
@@ -97,7 +97,7 @@ describe("local adapter: LOGIN_GRACE", () => {
   it("the registry passes LOGIN_GRACE to the local adapter", async () => {
     const config = parseConfig({ LOGIN_TTL: String(TTL_SECONDS), LOGIN_GRACE: "0" });
     const app = setup(({ store, outbox, clock }) =>
-      adapterFactories.local({ config, store, mailer: outbox, clock, hashKey: randomBytes(32) }),
+      createAdapter({ config, store, mailer: outbox, clock, hashKey: randomBytes(32) }),
     );
     await app.start();
     expect(app.store.size).toBeGreaterThan(0);

@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { ADAPTER_NAMES, ADAPTERS } from "../../adapters/registry";
 import { ConfigError, DEV_SESSION_SECRET, parseConfig } from "../../app/config.server";
+
+/** The problems `env` is refused with (none when it parses). */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems;
+  }
+}
 
 const SECRET = "x".repeat(40);
 
@@ -114,5 +126,122 @@ describe("configuration", () => {
     });
     expect(config.secure).toBe(true);
     expect(config.sessionSecrets).toEqual([SECRET, "y".repeat(40)]);
+  });
+
+  it("words every problem as a sentence that starts with the variable and shows what it got", () => {
+    expect(problemsOf({ SESSION_MAX_AGE: "abc" })).toEqual([
+      'SESSION_MAX_AGE must be a whole number of seconds (got "abc")',
+    ]);
+    expect(problemsOf({ LOGIN_TTL: "3600" })).toEqual([
+      'LOGIN_TTL must be between 1 and 900 seconds (got "3600")',
+    ]);
+    expect(problemsOf({ SESSION_IDLE_TIMEOUT: "0" })).toEqual([
+      'SESSION_IDLE_TIMEOUT must be at least 1 second (got "0")',
+    ]);
+    expect(problemsOf({ AUTH_ADAPTER: "nope" })).toEqual([
+      `AUTH_ADAPTER must be ${ADAPTER_NAMES.slice(0, -1).join(", ")} or ${ADAPTER_NAMES.at(-1)} (got "nope")`,
+    ]);
+    expect(problemsOf({ MAIL_TRANSPORT: "smpt" })).toEqual([
+      'MAIL_TRANSPORT must be outbox or smtp (got "smpt")',
+    ]);
+    expect(problemsOf({ ALLOW_OUTBOX_IN_PRODUCTION: "yes" })).toEqual([
+      'ALLOW_OUTBOX_IN_PRODUCTION must be 1 or 0 (got "yes")',
+    ]);
+  });
+
+  it("never answers in zod's words, for any malformed variable of the app or of any adapter", () => {
+    const core = ["APP_ORIGIN", "SESSION_SECRETS", "LOGIN_HASH_SECRET", "SESSION_MAX_AGE"];
+    const more = ["LOGIN_TTL", "LOGIN_GRACE", "MAIL_TRANSPORT", "SMTP_URL", "REDIS_URL", "PORT"];
+    for (const module of ADAPTERS) {
+      const env: Record<string, string> = { AUTH_ADAPTER: module.name };
+      for (const name of [...core, ...more, ...Object.keys(module.variables)]) {
+        env[name] = "§bad value§";
+      }
+      const problems = problemsOf(env);
+      for (const name of [...core, ...more]) {
+        expect(
+          problems.some((p) => p.startsWith(`${name} `)),
+          `${module.name}: ${name}`,
+        ).toBe(true);
+      }
+      for (const problem of problems) {
+        expect(problem).toMatch(/^[A-Z][A-Z0-9_]+ (must|is|needs) /);
+        expect(problem).not.toMatch(/Invalid input|expected|received|NaN/);
+      }
+    }
+  });
+
+  it("never echoes a secret or a URL that may carry a password", () => {
+    const text = problemsOf({
+      SESSION_SECRETS: "hunter2-session",
+      LOGIN_HASH_SECRET: "hunter2-hash",
+      SMTP_URL: "http://user:hunter2@mail.example",
+      REDIS_URL: "http://user:hunter2@redis.example",
+      AUTH_ADAPTER: "workos",
+      WORKOS_API_KEY: "sk_hunter2",
+      WORKOS_CLIENT_ID: "client_1",
+    }).join("\n");
+    expect(text).toMatch(/SESSION_SECRETS[\s\S]*LOGIN_HASH_SECRET[\s\S]*SMTP_URL[\s\S]*REDIS_URL/);
+    expect(text).not.toContain("hunter2");
+  });
+
+  it("reads an adapter's variables only when it is chosen, and says which adapter needs them", () => {
+    expect(problemsOf({ WORKOS_API_URL: "not a url", BLOCKID_BASE_URL: "ftp://x" })).toEqual([]);
+    expect(problemsOf({ AUTH_ADAPTER: "workos-magic-auth", WORKOS_API_URL: "not a url" })).toEqual([
+      "WORKOS_API_KEY is required for AUTH_ADAPTER=workos-magic-auth",
+      "WORKOS_CLIENT_ID is required for AUTH_ADAPTER=workos-magic-auth",
+      'WORKOS_API_URL must be an origin like https://api.workos.com or http://127.0.0.1:8787, with no path (got "not a url")',
+    ]);
+    expect(problemsOf({ WORKOS_API_KEY: "sk_test" })).toEqual([
+      "WORKOS_CLIENT_ID is required for AUTH_ADAPTER=workos (chosen because WORKOS_API_KEY is set)",
+    ]);
+    expect(problemsOf({ AUTH_ADAPTER: "blockid" })).toEqual([
+      "BLOCKID_DNS is required for AUTH_ADAPTER=blockid",
+      "BLOCKID_COMMUNITY is required for AUTH_ADAPTER=blockid",
+      "BLOCKID_LICENSE_KEY is required for AUTH_ADAPTER=blockid",
+    ]);
+    const blockid = parseConfig({
+      AUTH_ADAPTER: "blockid",
+      BLOCKID_DNS: "tenant.example",
+      BLOCKID_COMMUNITY: "default",
+      BLOCKID_LICENSE_KEY: "license",
+    });
+    expect(blockid.adapterVariables).toEqual({
+      BLOCKID_DNS: "tenant.example",
+      BLOCKID_COMMUNITY: "default",
+      BLOCKID_LICENSE_KEY: "license",
+      BLOCKID_BASE_URL: undefined,
+    });
+  });
+
+  it("asks for a mail transport in production only when the adapter's module says the app sends mail", () => {
+    const production = {
+      NODE_ENV: "production",
+      APP_ORIGIN: "https://app.example",
+      SESSION_SECRETS: SECRET,
+    };
+    const workos = { WORKOS_API_KEY: "sk_live", WORKOS_CLIENT_ID: "client_1" };
+    const blockid = {
+      AUTH_ADAPTER: "blockid",
+      BLOCKID_DNS: "tenant.example",
+      BLOCKID_COMMUNITY: "default",
+      BLOCKID_LICENSE_KEY: "license",
+    };
+    const required = "MAIL_TRANSPORT is required in production (smtp)";
+    expect(problemsOf(production)).toEqual([required]);
+    expect(problemsOf({ ...production, ...workos })).toEqual([]);
+    expect(parseConfig({ ...production, ...workos }).appSendsMail).toBe(false);
+    expect(problemsOf({ ...production, ...workos, WORKOS_EMAIL: "app" })).toEqual([required]);
+    expect(problemsOf({ ...production, ...blockid })).toEqual([]);
+    expect(parseConfig({}).appSendsMail).toBe(true);
+  });
+
+  it("checks variables against each other even when others are malformed", () => {
+    expect(
+      problemsOf({ APP_ORIGIN: "nope", SESSION_MAX_AGE: "60", SESSION_IDLE_TIMEOUT: "120" }),
+    ).toEqual([
+      'APP_ORIGIN must be an origin like https://app.example.com, with no path (got "nope")',
+      "SESSION_IDLE_TIMEOUT must not exceed SESSION_MAX_AGE (120 > 60 seconds)",
+    ]);
   });
 });
