@@ -76,6 +76,9 @@ export interface TestApp {
  * Build the app's services with a test clock, an in-memory store and the outbox, and
  * install them for the route modules. Call `close()` after each test.
  */
+/** The clock of the installed test app: what cookie jars age their cookies by. */
+let installedClock: TestClock | undefined;
+
 export function createTestApp(options: TestAppOptions = {}): TestApp {
   const config = parseConfig({
     NODE_ENV: "test",
@@ -98,6 +101,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     log,
   });
   setServices(services);
+  installedClock = clock;
   return {
     services,
     config,
@@ -112,6 +116,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     },
     async close() {
       setServices(undefined);
+      if (installedClock === clock) installedClock = undefined;
       await services.close();
     },
   };
@@ -268,51 +273,115 @@ export function expectRedirectToLogin(result: RouteResult, returnTo: string): vo
   expect(result.location).toBe(`/login?returnTo=${encodeURIComponent(returnTo)}`);
 }
 
-/** Keeps cookies across requests, as a browser would (name → value; expiry by Max-Age=0). */
+/** One cookie in a jar: its value and, when it has one, the moment it expires (ms). */
+interface JarCookie {
+  value: string;
+  expiresAt?: number;
+}
+
+/**
+ * Keeps cookies across requests, as a browser would: `Max-Age` (which wins over `Expires`,
+ * RFC 6265 §5.3) and `Expires` set a deadline, and a cookie past it is neither sent nor
+ * returned. Time is the installed test app's clock (so `app.clock.advance` ages cookies as
+ * it ages the server's records), or the `clock` given, or the real time without an app.
+ */
 export class CookieJar {
-  readonly #cookies = new Map<string, string>();
+  readonly #cookies = new Map<string, JarCookie>();
+  readonly #clock: () => number;
+
+  constructor(options: { clock?: () => number } = {}) {
+    const given = options.clock;
+    this.#clock = given ?? (() => (installedClock ?? Date.now)());
+  }
 
   /** Take the Set-Cookie headers of a response (or a RouteResult). */
   store(from: Response | RouteResult | Headers): this {
     const headers =
       from instanceof Headers ? from : from instanceof Response ? from.headers : from.headers;
+    const now = this.#clock();
     for (const line of headers.getSetCookie()) {
       const [pair = "", ...attributes] = line.split(";");
       const eq = pair.indexOf("=");
+      if (eq <= 0) continue;
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === "";
-      if (expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
+      const expiresAt = cookieDeadline(attributes, now);
+      // A deadline already passed is how a server deletes a cookie.
+      if (expiresAt !== undefined && expiresAt <= now) this.#cookies.delete(name);
+      else this.#cookies.set(name, { value, expiresAt });
     }
     return this;
   }
 
+  /** The cookie's value, unless it is absent or has expired. */
   get(name: string): string | undefined {
-    return this.#cookies.get(name);
+    return this.#live().get(name);
   }
 
   has(name: string): boolean {
-    return this.#cookies.has(name);
+    return this.#live().has(name);
   }
 
+  /** When the cookie expires (ms on the jar's clock); undefined for a session cookie. */
+  expiresAt(name: string): number | undefined {
+    return this.#cookies.get(name)?.expiresAt;
+  }
+
+  /** Put a cookie in by hand (no expiry: it lives as long as the jar). */
   set(name: string, value: string): void {
-    this.#cookies.set(name, value);
+    this.#cookies.set(name, { value });
   }
 
   delete(name: string): void {
     this.#cookies.delete(name);
   }
 
+  /** The Cookie header a browser would send now: live cookies only. */
   header(): string {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    return [...this.#live()].map(([name, value]) => `${name}=${value}`).join("; ");
   }
 
   clone(): CookieJar {
-    const copy = new CookieJar();
-    for (const [name, value] of this.#cookies) copy.set(name, value);
+    const copy = new CookieJar({ clock: this.#clock });
+    for (const [name, cookie] of this.#cookies) copy.#cookies.set(name, { ...cookie });
     return copy;
   }
+
+  /**
+   * Live cookies (name → value). Expired ones are skipped, not forgotten, so a test that
+   * sets its clock back sees them again.
+   */
+  #live(): Map<string, string> {
+    const now = this.#clock();
+    const live = new Map<string, string>();
+    for (const [name, cookie] of this.#cookies) {
+      if (cookie.expiresAt === undefined || cookie.expiresAt > now) live.set(name, cookie.value);
+    }
+    return live;
+  }
+}
+
+/**
+ * A Set-Cookie line's deadline from its attributes (RFC 6265 §5.2.1–5.2.2): `Max-Age`
+ * (seconds from now; zero or less: already expired) wins over `Expires` (a date); neither
+ * (or only unreadable ones): undefined, a session cookie.
+ */
+function cookieDeadline(attributes: string[], now: number): number | undefined {
+  let expires: number | undefined;
+  let maxAge: number | undefined;
+  for (const attribute of attributes) {
+    const eq = attribute.indexOf("=");
+    const key = (eq < 0 ? attribute : attribute.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? "" : attribute.slice(eq + 1).trim();
+    if (key === "max-age" && /^-?\d+$/.test(value)) {
+      const seconds = Number(value);
+      maxAge = seconds <= 0 ? -Infinity : now + seconds * 1000;
+    } else if (key === "expires") {
+      const at = Date.parse(value);
+      if (!Number.isNaN(at)) expires = at;
+    }
+  }
+  return maxAge ?? expires;
 }
 
 /** A route module as the kit needs it: a component and optionally a loader and an action. */

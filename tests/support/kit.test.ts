@@ -72,6 +72,42 @@ describe("the testing kit", () => {
     expect(jar.header()).toBe("b=2");
   });
 
+  it("CookieJar honours Max-Age and Expires on the jar's clock, Max-Age winning, like a browser", () => {
+    const clock = createTestClock(Date.parse("2030-01-01T00:00:00Z"));
+    const jar = new CookieJar({ clock });
+    const headers = new Headers();
+    headers.append("Set-Cookie", "short=1; Max-Age=60; Path=/");
+    headers.append("Set-Cookie", "dated=2; Expires=Tue, 01 Jan 2030 00:02:00 GMT; Path=/");
+    // Max-Age wins over Expires (RFC 6265 §5.3): this one lives 10 minutes, not a year.
+    headers.append("Set-Cookie", "both=3; Max-Age=600; Expires=Wed, 01 Jan 2031 00:00:00 GMT");
+    headers.append("Set-Cookie", "plain=4; Path=/");
+    jar.store(headers);
+    expect(jar.expiresAt("short")).toBe(clock() + 60_000);
+    expect(jar.header()).toBe("short=1; dated=2; both=3; plain=4");
+    clock.advance(60_000);
+    expect(jar.has("short")).toBe(false);
+    expect(jar.header()).toBe("dated=2; both=3; plain=4");
+    clock.advance(60_000);
+    expect(jar.get("dated")).toBeUndefined();
+    clock.advance(480_000 - 1);
+    expect(jar.get("both")).toBe("3");
+    clock.advance(1);
+    expect(jar.header()).toBe("plain=4");
+    // An Expires in the past or a negative Max-Age deletes, as servers clear cookies.
+    jar.store(new Headers({ "Set-Cookie": "plain=; Expires=Thu, 01 Jan 1970 00:00:00 GMT" }));
+    jar.store(new Headers({ "Set-Cookie": "gone=1; Max-Age=-5" }));
+    expect(jar.header()).toBe("");
+  });
+
+  it("CookieJar ages cookies by the installed test app's clock", () => {
+    const jar = new CookieJar();
+    jar.store(new Headers({ "Set-Cookie": "a=1; Max-Age=30" }));
+    app.clock.advance(29_999);
+    expect(jar.header()).toBe("a=1");
+    app.clock.advance(1);
+    expect(jar.header()).toBe("");
+  });
+
   it("expectRedirectToLogin fails for any other answer", async () => {
     const ok = await callRoute(() => ({}), getRequest("/"));
     expect(() => expectRedirectToLogin(ok, "/")).toThrow();
