@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   clientIp,
   createSignInLimits,
@@ -217,6 +218,37 @@ describe.concurrent("sign-in limits", () => {
           expect(decisions.map(refusedFor)).toEqual([undefined, undefined, "ip", "ip"]);
           expect(await limits.allowSend(email(), "2001:db8:1:3::1")).toEqual(allowed);
         });
+
+        it("S12 an IPv6 /64 is one budget however the address is written: '::' in the first four groups", async () => {
+          const { limits } = backend.create({ ipPerHour: 3 });
+          // All in 2001:db8:0:0::/64; the '::' stands for zeros inside the first four groups.
+          const sameNet = [
+            "2001:db8::1",
+            "2001:db8::1:2:3:4",
+            "2001:db8:0:0:ffff::9",
+            "2001:DB8::a",
+          ];
+          const decisions = [];
+          for (const ip of sameNet) decisions.push(await limits.allowSend(email(), ip));
+          expect(decisions.map(refusedFor)).toEqual([undefined, undefined, undefined, "ip"]);
+          // Neighbouring /64s, each written with '::' early, have budgets of their own.
+          for (const ip of ["2001:db8:0:1::1", "2001:db8:1::1", "2001::1", "::1"]) {
+            expect(await limits.allowSend(email(), ip), ip).toEqual(allowed);
+          }
+        });
+
+        it("S12 verifies with an unknown IP do not share one global bucket", async () => {
+          const { limits } = backend.create({ ipPerHour: 2 });
+          for (let i = 0; i < 4; i++) {
+            expect(await limits.allowVerify(email(), undefined)).toEqual(allowed);
+            expect(await limits.allowVerify(undefined, undefined)).toEqual(allowed);
+            expect(await limits.allowSend(email(), undefined)).toEqual(allowed);
+          }
+          // A known IP still has its budget, untouched by the unknown ones.
+          expect(await limits.allowVerify(email(), "198.51.100.77")).toEqual(allowed);
+          expect(await limits.allowVerify(email(), "198.51.100.77")).toEqual(allowed);
+          expect(refusedFor(await limits.allowVerify(email(), "198.51.100.77"))).toBe("ip");
+        });
       });
 
       describe("S10 lockout after consecutive failures", () => {
@@ -319,6 +351,75 @@ describe.concurrent("sign-in limits", () => {
       }
     });
   }
+});
+
+describe("S10 S11 the limits fail closed when their store fails while counting", () => {
+  // Reading the lockout count works, the consume that counts an attempt then fails: the
+  // attempt must be refused as "store unavailable", never let through uncounted.
+  for (const backend of backends) {
+    it(`on ${backend.name}: allowSend and allowVerify reject with StoreUnavailableError`, async () => {
+      const { limits } = backend.create();
+      const prototype = (backend.name === "memory" ? RateLimiterMemory : RateLimiterRedis)
+        .prototype;
+      const spy = vi
+        .spyOn(prototype, "consume")
+        .mockRejectedValue(new Error("connection lost while counting"));
+      try {
+        for (const call of [
+          () => limits.allowSend(email(), "198.51.100.61"),
+          () => limits.allowSend(email(), undefined),
+          () => limits.allowVerify(email(), "198.51.100.61"),
+        ]) {
+          const error = await call().then(
+            (decision) => new Error(`resolved: ${JSON.stringify(decision)}`),
+            (e: unknown) => e,
+          );
+          expect(isStoreUnavailableError(error), String(error)).toBe(true);
+          expect(String((error as Error).message)).toMatch(/connection lost while counting/);
+        }
+        expect(spy).toHaveBeenCalled();
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  }
+
+  it("a rejection that is no over-limit result (not an object) fails closed too", async () => {
+    const { limits } = backends[0]!.create();
+    const spy = vi.spyOn(RateLimiterMemory.prototype, "consume").mockRejectedValue("boom");
+    try {
+      const error = await limits.allowVerify(email(), "198.51.100.62").catch((e: unknown) => e);
+      expect(isStoreUnavailableError(error)).toBe(true);
+      expect(String((error as Error).message)).toBe("Rate limit store failed: boom");
+      spy.mockRejectedValue(null);
+      const nothing = await limits.allowVerify(email(), "198.51.100.62").catch((e: unknown) => e);
+      expect(isStoreUnavailableError(nothing)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("an over-limit result refuses with Retry-After from its msBeforeNext, at least one second", async () => {
+    const { limits } = backends[0]!.create();
+    const spy = vi
+      .spyOn(RateLimiterMemory.prototype, "consume")
+      .mockRejectedValueOnce({ msBeforeNext: 1_500, remainingPoints: 0 })
+      .mockRejectedValueOnce({ msBeforeNext: 0, remainingPoints: 0 });
+    try {
+      expect(await limits.allowVerify(email(), "198.51.100.63")).toEqual({
+        allowed: false,
+        reason: "ip",
+        retryAfterSeconds: 2,
+      });
+      expect(await limits.allowVerify(email(), "198.51.100.63")).toEqual({
+        allowed: false,
+        reason: "ip",
+        retryAfterSeconds: 1,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });
 
 // Last: stops and restarts the shared server.

@@ -54,4 +54,35 @@ describe("S14 one address, validated after normalising", () => {
       { numRuns: 2000 },
     );
   });
+
+  it("holds the length caps exactly: 64 for the local part, 254 for the whole address", () => {
+    const local64 = "a".repeat(64);
+    expect(normaliseEmail(`${local64}@b.com`)).toEqual({ ok: true, email: `${local64}@b.com` });
+    expect(normaliseEmail(`${local64}a@b.com`)).toEqual({ ok: false, reason: "invalid" });
+    // 254 characters in all: a 64-character local part and a 189-character domain.
+    const domain189 = `${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`;
+    expect(`${local64}@${domain189}`).toHaveLength(254);
+    expect(normaliseEmail(`${local64}@${domain189}`)).toEqual({
+      ok: true,
+      email: `${local64}@${domain189}`,
+    });
+    expect(normaliseEmail(`${local64}@e${domain189}`)).toEqual({ ok: false, reason: "too_long" });
+    // A label of 63 is the most DNS allows.
+    expect(normaliseEmail(`a@${"b".repeat(64)}.com`)).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("says why: empty, invalid or too long", () => {
+    expect(normaliseEmail(42)).toEqual({ ok: false, reason: "empty" });
+    expect(normaliseEmail("@b.com")).toEqual({ ok: false, reason: "invalid" });
+    expect(normaliseEmail("a@b.com,c@d.com")).toEqual({ ok: false, reason: "invalid" });
+    expect(normaliseEmail(`a@${"b".repeat(260)}.com`)).toEqual({ ok: false, reason: "too_long" });
+  });
+
+  it("an internationalised domain that does not convert is refused, a punycode TLD is kept", () => {
+    expect(normaliseEmail("a@b\u{1F600}..com").ok).toBe(false);
+    expect(normaliseEmail("a@example.xn--p1ai")).toEqual({ ok: true, email: "a@example.xn--p1ai" });
+    expect(normaliseEmail("a@example.c")).toEqual({ ok: false, reason: "invalid" });
+    expect(normaliseEmail("a@example.-com")).toEqual({ ok: false, reason: "invalid" });
+    expect(normaliseEmail("a@example.com-")).toEqual({ ok: false, reason: "invalid" });
+  });
 });

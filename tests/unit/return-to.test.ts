@@ -51,4 +51,47 @@ describe("S16 return paths are local", () => {
       { numRuns: 3000 },
     );
   });
+
+  it.each([
+    "/login/check",
+    "/login/",
+    "/login?x=1",
+    "/auth/callback?code=x&state=y",
+    "/a/../login/check",
+  ])("never sends a person back into the sign-in flow: refuses %j", (path) => {
+    expect(safeReturnTo(path)).toBe(DEFAULT_RETURN_TO);
+  });
+
+  it.each(["/loginx", "/logins/list", "/authors", "/account/login/check"])(
+    "keeps paths that only look like the sign-in flow: %j",
+    (path) => {
+      expect(safeReturnTo(path)).toBe(path);
+    },
+  );
+
+  it("caps the length at 1024 characters, and falls back to the fallback given", () => {
+    const longest = `/${"a".repeat(1023)}`;
+    expect(safeReturnTo(longest)).toBe(longest);
+    expect(safeReturnTo(`${longest}a`)).toBe(DEFAULT_RETURN_TO);
+    expect(safeReturnTo(`${longest}a`, "/home")).toBe("/home");
+    expect(safeReturnTo("//evil.test", "/home")).toBe("/home");
+  });
+
+  it.each(["/%00", "/%1F", "/%1f/x", "/%7F", "/%5c", "/a%0a", "/%e0%a4%a"])(
+    "refuses the percent-encoded control character or backslash (or broken encoding) %j",
+    (path) => {
+      expect(safeReturnTo(path)).toBe(DEFAULT_RETURN_TO);
+    },
+  );
+
+  it.each(["/.//evil.test", "/a/..//evil.test", "/%2e//evil.test"])(
+    "refuses dot segments that collapse into a host: %j",
+    (path) => {
+      expect(safeReturnTo(path)).toBe(DEFAULT_RETURN_TO);
+    },
+  );
+
+  it("keeps the query and the fragment, normalised as the browser would send them", () => {
+    expect(safeReturnTo("/a/./b/../c?x=1#top")).toBe("/a/c?x=1#top");
+  });
 });
