@@ -7,7 +7,4 @@ export default {
   // proxy, answers 403, and covers resource routes too. React Router's own check compares
   // with the Host-derived request URL instead, so it is handed over to ours.
   allowedActionOrigins: ["**"],
-  future: {
-    v8_middleware: true,
-  },
 } satisfies Config;

@@ -33,7 +33,8 @@ app.use((req, res, next) => {
   });
   next();
 });
-app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV }));
+// Everything else is the app (Express 5 has no bare "*" path; a middleware matches all).
+app.use(createRequestHandler({ build, mode: process.env.NODE_ENV }));
 
 const port = Number(process.env.PORT || 3000);
 const host = process.env.HOST || "0.0.0.0";

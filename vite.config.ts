@@ -10,6 +10,9 @@ export default defineConfig(({ command }) => {
   return {
     plugins: [vanillaExtractPlugin(), reactRouter()],
     server: { port: 5173 },
+    // Rolldown warns when plugins take long; on a busy 2-core machine that is every build,
+    // and it says nothing about the app.
+    build: { rolldownOptions: { checks: { bundlerTimings: false } } },
     optimizeDeps: {
       // Known up front, so a cold dev server does not re-optimize and reload the first page.
       include: ["@vanilla-extract/recipes/createRuntimeFn"],

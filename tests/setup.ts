@@ -1,5 +1,9 @@
 // console.error during a test fails it unless the test expects it (spy on it first).
+import { configure } from "@testing-library/dom";
 import { afterEach, beforeEach, vi } from "vitest";
+
+// findBy* waits up to 1 s by default; a busy machine can take longer to render a route.
+configure({ asyncUtilTimeout: 5_000 });
 
 let errors: unknown[][] = [];
 const original = console.error;

@@ -15,7 +15,10 @@ export interface WorkosClientOptions {
   clientId: string;
   /** `WORKOS_API_URL`: scheme, host and optional port only, e.g. http://127.0.0.1:8787. */
   apiUrl?: string;
-  /** Per-attempt limit, ms, including reading the body (default 10 000). */
+  /**
+   * Limit for one whole call, ms, every retry and reading the body included
+   * (`WORKOS_TIMEOUT_MS`, default 10 000).
+   */
   timeoutMs?: number;
   /** Extra attempts after a network error or a 502/503 (default 2). */
   maxRetries?: number;
@@ -76,6 +79,14 @@ export function parseWorkosApiUrl(apiUrl: string): {
   };
 }
 
+/** What one {@link WorkosClient.call} shares between its HTTP attempts. */
+interface CallSlot {
+  requestId?: string;
+  /** Aborts every attempt once the call's whole budget (`WORKOS_TIMEOUT_MS`) is spent. */
+  deadline: AbortSignal;
+  endsAt: number;
+}
+
 /** Statuses that say the request was not processed, so a retry cannot act twice. */
 const RETRY_STATUSES = new Set([502, 503]);
 
@@ -108,18 +119,24 @@ export function createWorkosClient(options: WorkosClientOptions): WorkosClient {
   const baseFetch = options.fetch ?? globalThis.fetch;
 
   // The SDK reads the request id from the wrong place for most errors, so each call keeps
-  // the last one it saw on the wire; AsyncLocalStorage keeps concurrent calls apart.
-  const requestIds = new AsyncLocalStorage<{ requestId?: string }>();
+  // the last one it saw on the wire; AsyncLocalStorage keeps concurrent calls apart. The
+  // slot also carries the call's one deadline, shared by every attempt.
+  const calls = new AsyncLocalStorage<CallSlot>();
 
   const fetchFn: typeof fetch = async (input, init) => {
+    const slot = calls.getStore();
+    // Outside call() (never in our code) a request still gets its own deadline.
+    const deadline = slot?.deadline ?? AbortSignal.timeout(timeoutMs);
+    const endsAt = slot?.endsAt ?? Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+      const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+      const backoff = retryDelayMs * 2 ** attempt;
+      // A retry is worth it only if it can still finish before the call's deadline.
+      const canRetry = attempt < maxRetries && Date.now() + backoff < endsAt;
       try {
         const response = await baseFetch(input, { ...init, signal });
-        const slot = requestIds.getStore();
         if (slot) slot.requestId = response.headers.get("x-request-id") ?? slot.requestId;
-        if (attempt < maxRetries && RETRY_STATUSES.has(response.status)) {
+        if (canRetry && RETRY_STATUSES.has(response.status)) {
           await response.body?.cancel();
         } else {
           return response;
@@ -127,9 +144,9 @@ export function createWorkosClient(options: WorkosClientOptions): WorkosClient {
       } catch (error) {
         // A timeout may mean WorkOS acted but answered late, so it is not retried; the
         // person retries knowingly instead of waiting through several timeouts.
-        if (isTimeout(error) || attempt >= maxRetries) throw error;
+        if (isTimeout(error) || !canRetry) throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** attempt));
+      await new Promise((resolve) => setTimeout(resolve, backoff));
     }
   };
 
@@ -137,15 +154,23 @@ export function createWorkosClient(options: WorkosClientOptions): WorkosClient {
     clientId: options.clientId,
     ...connection,
     fetchFn,
+    // Since 10.8 the SDK retries 408/429/5xx itself, honouring Retry-After up to 60 s. That
+    // would hold a sign-in page for a minute on a 429 (which must reach the person at once
+    // as "try again in N seconds") and retry a 500 or a timeout after which WorkOS may have
+    // acted (sent an email). Our fetchFn retries only what cannot have been processed.
+    maxRetries: 0,
   });
 
   return {
     sdk,
     clientId: options.clientId,
     async call(operation, run) {
-      const slot: { requestId?: string } = {};
+      const slot: CallSlot = {
+        deadline: AbortSignal.timeout(timeoutMs),
+        endsAt: Date.now() + timeoutMs,
+      };
       try {
-        return await requestIds.run(slot, () => run(sdk));
+        return await calls.run(slot, () => run(sdk));
       } catch (error) {
         throw mapWorkosError(error, { operation, requestId: slot.requestId, log });
       }

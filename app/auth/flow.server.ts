@@ -1,5 +1,6 @@
 import { data, redirect } from "react-router";
 import { isAuthError, type AuthErrorCode } from "../../adapters/errors";
+import { pageUrl } from "../lib/request-url";
 import { getServices, STRATEGY } from "../services.server";
 import type { ErrorView } from "./messages";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
@@ -21,7 +22,7 @@ export async function getSession(request: Request): Promise<SessionInfo | null> 
 export async function requireSession(request: Request): Promise<SessionInfo> {
   const session = await getSession(request);
   if (session) return session;
-  const url = new URL(request.url);
+  const url = pageUrl(request);
   const returnTo = safeReturnTo(`${url.pathname}${url.search}`, DEFAULT_RETURN_TO);
   throw redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
 }

@@ -218,20 +218,31 @@ export async function firstConnection(client: Redis, timeoutMs: number): Promise
   if (client.status === "ready" || wasReady.has(client)) return;
   if (client.status === "wait") client.connect().catch(() => undefined);
   if (client.status === "end") return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off("ready", done);
-      client.off("error", done);
-      client.off("end", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    client.once("ready", done);
-    client.once("error", done);
-    client.once("end", done);
-  });
+  // Concurrent first requests share one wait, so a burst at start-up adds three listeners,
+  // not three per request (which Node reports as a possible leak past ten).
+  let waiting = firstWaits.get(client);
+  if (!waiting) {
+    waiting = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off("ready", done);
+        client.off("error", done);
+        client.off("end", done);
+        firstWaits.delete(client);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      client.once("ready", done);
+      client.once("error", done);
+      client.once("end", done);
+    });
+    firstWaits.set(client, waiting);
+  }
+  await waiting;
 }
+
+/** The pending first-connection wait of each client, shared by concurrent callers. */
+const firstWaits = new WeakMap<Redis, Promise<void>>();
 
 function ttl(ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) {

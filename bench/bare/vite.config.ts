@@ -5,4 +5,5 @@ import { defineConfig } from "vite";
 // bench/bare/build and never touches the starter's build or typegen.
 export default defineConfig({
   plugins: [reactRouter()],
+  build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 });

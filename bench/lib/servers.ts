@@ -7,8 +7,8 @@ import { dirname, join } from "node:path";
 const require = createRequire(import.meta.url);
 
 /** react-router-serve's own script, run with this Node directly so the child's pid is the server's. */
-const SERVE_BIN = join(dirname(require.resolve("@react-router/serve/package.json")), "bin.js");
-const ROUTER_BIN = join(dirname(require.resolve("@react-router/dev/package.json")), "bin.js");
+const SERVE_BIN = join(dirname(require.resolve("@react-router/serve/package.json")), "bin.cjs");
+const ROUTER_BIN = join(dirname(require.resolve("@react-router/dev/package.json")), "bin.cjs");
 
 /** `react-router build` in `cwd` (the starter, or the bare fixture with its own config). */
 export async function build(cwd: string, log: string): Promise<void> {

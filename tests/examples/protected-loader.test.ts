@@ -26,3 +26,8 @@ it("redirects a signed-out visitor to sign in, and back here afterwards", async 
   const result = await callRoute(dashboard.loader, signedOutRequest("/dashboard?tab=2"));
   expectRedirectToLogin(result, "/dashboard?tab=2");
 });
+
+it("sends a signed-out client-side navigation back to the page, not its .data URL", async () => {
+  const raw = signedOutRequest("/dashboard.data?tab=2&_routes=root%2Croutes%2Fdashboard");
+  expectRedirectToLogin(await callRoute(dashboard.loader, raw), "/dashboard?tab=2");
+});

@@ -9,6 +9,7 @@
  * real strategy and adapter run, and the root middleware (origin check, session rolling,
  * cache headers) wraps every route call.
  */
+import { pageUrl } from "../../app/lib/request-url";
 import { createElement, type ComponentType } from "react";
 import { expect } from "vitest";
 import { createRoutesStub, RouterContextProvider } from "react-router";
@@ -222,11 +223,13 @@ export async function callRoute(
 ): Promise<RouteResult> {
   if (!handler) throw new Error("callRoute: the route module has no such export");
   const context = new RouterContextProvider();
+  // As React Router 8 does: the raw request, and `url` normalised (no `.data`, no `_routes`).
+  const url = pageUrl(request);
   const response = (await authMiddleware(
-    { request, params, context, unstable_pattern: "", url: new URL(request.url) } as never,
+    { request, params, context, unstable_pattern: "", url } as never,
     async () => {
       try {
-        return toResponse(await handler({ request, params, context }));
+        return toResponse(await handler({ request, params, context, url }));
       } catch (thrown) {
         if (thrown instanceof Response) return thrown;
         if (isDataWithInit(thrown)) return toResponse(thrown);

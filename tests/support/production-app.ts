@@ -111,7 +111,7 @@ export async function productionBuild(): Promise<ProductionBuild> {
     }
     // The build and the server resolve packages from the checkout's node_modules.
     symlinkSync(path.join(ROOT, "node_modules"), path.join(work, "node_modules"), "dir");
-    const bin = path.join(ROOT, "node_modules/@react-router/dev/bin.js");
+    const bin = path.join(ROOT, "node_modules/@react-router/dev/bin.cjs");
     const output = await run(process.execPath, [bin, "build"], work);
     if (!existsSync(path.join(work, "build/server/index.js")))
       throw new Error(`react-router build made no server build:\n${output}`);
@@ -180,7 +180,7 @@ function startCommand(): string[] {
   const [command, target] = (pkg.scripts?.start ?? "").trim().split(/\s+/);
   if (command === "node" && target) return [target];
   if (command === "react-router-serve" && target) {
-    return [path.join(ROOT, "node_modules/@react-router/serve/bin.js"), target];
+    return [path.join(ROOT, "node_modules/@react-router/serve/bin.cjs"), target];
   }
   throw new Error(`cannot run the start script ${JSON.stringify(pkg.scripts?.start)}`);
 }
@@ -235,7 +235,8 @@ export async function startProductionServer(
     await exited;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + 15_000;
+  // Generous: on a busy machine a cold start of the production build can take a while.
+  const deadline = Date.now() + 45_000;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`the server exited (${child.exitCode}):\n${output}`);
@@ -246,7 +247,7 @@ export async function startProductionServer(
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`the server did not answer within 15 s:\n${output}`);
+        throw new Error(`the server did not answer within 45 s:\n${output}`);
       }
       await sleep(25);
     }

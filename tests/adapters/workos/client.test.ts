@@ -108,6 +108,30 @@ describe("createWorkosClient", () => {
       }
     });
 
+    it("keeps the whole call, retries included, within one timeout", async () => {
+      // Each 503 takes 300 ms: a per-attempt timeout would allow all 11 attempts (3.3 s);
+      // one deadline of 700 ms for the whole call leaves room for three at the most.
+      const { client } = emulatorClient(emulator, {
+        maxRetries: 10,
+        timeoutMs: 700,
+        retryDelayMs: 1,
+      });
+      emulator.failNext("/user_management/magic_auth", { status: 503, delayMs: 300, times: 20 });
+      expect((await authFailure(createMagicAuth(client))).code).toBe("unavailable");
+      expect(emulator.requests().length).toBeGreaterThanOrEqual(1);
+      expect(emulator.requests().length).toBeLessThanOrEqual(3);
+    });
+
+    it("sends a 429 back at once, without the SDK's own retries", async () => {
+      const { client } = emulatorClient(emulator, { maxRetries: 3 });
+      emulator.failNext("/user_management/magic_auth", { status: 429, retryAfter: 30, times: 5 });
+      expect(await authFailure(createMagicAuth(client))).toMatchObject({
+        code: "rate_limited",
+        retryAfter: 30,
+      });
+      expect(emulator.requests()).toHaveLength(1);
+    });
+
     it("keeps each concurrent call's own request id", async () => {
       const { client, logged } = emulatorClient(emulator);
       emulator.failNext("/user_management/magic_auth", { status: 500, times: 3 });

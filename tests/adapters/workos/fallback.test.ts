@@ -55,13 +55,13 @@ for (const emailMode of ["workos", "app"] as const) {
     });
 
     it("Magic Link timing out falls back too", async () => {
-      const { client } = emulatorClient(emulator, { timeoutMs: 100 });
+      const { client } = emulatorClient(emulator, { timeoutMs: 1_000 });
       const outbox = new Outbox();
       const adapter = withFallback(
         createWorkosMagicLinkAdapter({ client, emailMode, mailer: outbox }),
         createWorkosMagicAuthAdapter({ client, emailMode, mailer: outbox }),
       );
-      emulator.failNext("/passwordless/sessions", { delayMs: 500 });
+      emulator.failNext("/passwordless/sessions", { delayMs: 3_000 });
       expect((await adapter.start(ADA, startContext)).adapter).toBe(WORKOS_MAGIC_AUTH);
     });
 

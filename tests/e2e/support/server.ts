@@ -72,7 +72,7 @@ export function startCommand(): string[] {
   const start = (pkg.scripts?.start ?? "").trim().split(/\s+/);
   if (start[0] === "node" && start[1]) return [start[1]];
   if (start[0] === "react-router-serve" && start[1]) {
-    return [path.join(ROOT, "node_modules/@react-router/serve/bin.js"), start[1]];
+    return [path.join(ROOT, "node_modules/@react-router/serve/bin.cjs"), start[1]];
   }
   throw new Error(
     `cannot run the start script ${JSON.stringify(pkg.scripts?.start)} in the browser suite`,
@@ -125,7 +125,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     command = process.execPath;
     cwd = ROOT;
     args = [
-      path.join(ROOT, "node_modules/@react-router/dev/bin.js"),
+      path.join(ROOT, "node_modules/@react-router/dev/bin.cjs"),
       "dev",
       "--host",
       "127.0.0.1",
