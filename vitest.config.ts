@@ -1,6 +1,6 @@
 import { vanillaExtractPlugin } from "@vanilla-extract/vite-plugin";
 import { defineConfig } from "vitest/config";
-import { redisSuitesToSkip } from "./tests/redis-suites";
+import { redisSuitesToSkip } from "./tests/redis-suites.ts";
 
 // Vitest must not load the React Router plugin (it expects a browser preamble); route
 // modules are imported directly. vanilla-extract still compiles the .css.ts files.
