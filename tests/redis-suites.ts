@@ -42,9 +42,13 @@ export function redisSuitesToSkip(root: string): string[] {
   const files = testFiles(join(root, "tests")).filter((file) =>
     REDIS_IMPORT.test(readFileSync(file, "utf8")),
   );
-  console.log(
-    `Redis suites skipped (${files.length} files): redis-server is not installed. ` +
-      "Install it to run them: apt-get install redis-server (Debian/Ubuntu) or brew install redis.",
-  );
+  // Vitest may read its config more than once per run; say it once.
+  if (!process.env.REDIS_SUITES_NOTICE) {
+    process.env.REDIS_SUITES_NOTICE = "shown";
+    console.log(
+      `Redis suites skipped (${files.length} files): redis-server is not installed. ` +
+        "Install it to run them: apt-get install redis-server (Debian/Ubuntu) or brew install redis.",
+    );
+  }
   return files.map((file) => file.slice(root.length + 1));
 }
