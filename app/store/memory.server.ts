@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../lib/clock";
-import type { Store } from "./types";
+import type { Counter, Store } from "./types";
 
 interface Entry {
   /** A string value, or an index: member → expiry (epoch ms). */
@@ -108,6 +108,21 @@ export class MemoryStore implements Store {
     return next;
   }
 
+  async counter(key: string, by: number, ttlMs: number): Promise<Counter> {
+    assertTtl(ttlMs);
+    assertBy(by);
+    const now = this.#clock();
+    const entry = this.#live(key);
+    if (entry === undefined || typeof entry.value !== "string") {
+      if (by <= 0) return { count: 0, ttlMs: 0 };
+      this.#entries.set(key, { value: String(by), expiresAt: now + ttlMs });
+      return { count: by, ttlMs };
+    }
+    const next = Number(entry.value) + by;
+    entry.value = String(next);
+    return { count: next, ttlMs: entry.expiresAt - now };
+  }
+
   async indexAdd(
     key: string,
     member: string,
@@ -175,6 +190,10 @@ function assertMax(maxMembers: number): void {
   if (!Number.isInteger(maxMembers) || maxMembers <= 0) {
     throw new RangeError(`maxMembers must be a positive integer, got ${maxMembers}`);
   }
+}
+
+function assertBy(by: number): void {
+  if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
 }
 
 function assertTtl(ttlMs: number): void {

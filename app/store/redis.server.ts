@@ -85,6 +85,15 @@ const SCRIPTS = {
   plsIncrement: `local n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`,
+  /** INCRBY for a positive ARGV[1] (a fixed window, as above); ≤ 0 never creates the key. */
+  plsCounter: `local by = tonumber(ARGV[1])
+if by <= 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if by ~= 0 then
+  n = redis.call('INCRBY', KEYS[1], by)
+  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+return {n, redis.call('PTTL', KEYS[1])}`,
   /** ZADD, drop expired, keep the latest ARGV[3], key expires with its latest member. */
   plsIndexAdd: `${NOW_MS}
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
@@ -102,6 +111,7 @@ return redis.call('ZRANGE', KEYS[1], '+inf', '(' .. now, 'BYSCORE', 'REV')`,
 /** The scripts as methods ioredis defines on the client (EVALSHA, falling back to EVAL). */
 interface ScriptCommands {
   plsIncrement(key: string, ttlMs: number): Promise<number>;
+  plsCounter(key: string, by: number, ttlMs: number): Promise<[number, number]>;
   plsIndexAdd(key: string, member: string, expiresAtMs: number, max: number): Promise<number>;
   plsIndexMembers(key: string): Promise<string[]>;
 }
@@ -166,6 +176,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async increment(key, ttlMs) {
       const px = ttl(ttlMs);
       return Number(await run("INCR", () => scripts.plsIncrement(k(key), px)));
+    },
+
+    async counter(key, by, ttlMs) {
+      const px = ttl(ttlMs);
+      if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
+      const [count, left] = await run("INCRBY", () => scripts.plsCounter(k(key), by, px));
+      return { count: Number(count), ttlMs: Math.max(0, Number(left)) };
     },
 
     async indexAdd(key, member, expiresAtMs, maxMembers) {

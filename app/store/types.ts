@@ -26,6 +26,15 @@ export interface Store {
    */
   increment(key: string, ttlMs: number): Promise<number>;
   /**
+   * Atomically add `by` (a whole number; negative gives points back) to the counter at
+   * `key` and return its count and the ms left in its window (a budget's Retry-After).
+   * A positive `by` on an absent or expired counter starts it at `by`, expiring after `ttlMs`
+   * (a fixed window, as `increment`); `by` ≤ 0 never creates one, so `by = 0` reads a
+   * counter without writing and an absent one answers `{ count: 0, ttlMs: 0 }`. Shares its
+   * counters with `increment`. The sign-in limits (app/auth/limits.server.ts) run on this.
+   */
+  counter(key: string, by: number, ttlMs: number): Promise<Counter>;
+  /**
    * Add `member` to the index at `key` (a set ordered by expiry), or move its expiry to
    * `expiresAtMs` (epoch ms) if already there. In the same atomic step, members whose expiry
    * has passed are dropped and only the `maxMembers` with the latest expiry are kept, so an
@@ -41,4 +50,10 @@ export interface Store {
   ping(): Promise<void>;
   /** Release connections and timers. */
   close(): Promise<void>;
+}
+
+/** A fixed-window counter: its count, and the ms until its window ends (0 when absent). */
+export interface Counter {
+  count: number;
+  ttlMs: number;
 }

@@ -138,6 +138,59 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       });
     });
 
+    describe("S10 S11 counter: budgets with their window's time left", () => {
+      it("adds and reports the count with the ms left in the window", async () => {
+        const first = await store.counter("b", 1, 60_000);
+        expect(first.count).toBe(1);
+        expect(first.ttlMs).toBeGreaterThan(59_000); // Redis reports what is left a moment later
+        expect(first.ttlMs).toBeLessThanOrEqual(60_000);
+        await h.advance(100);
+        const second = await store.counter("b", 2, 60_000);
+        expect(second.count).toBe(3);
+        expect(second.ttlMs).toBeGreaterThan(55_000);
+        expect(second.ttlMs).toBeLessThanOrEqual(59_900);
+      });
+
+      it("reads with 0 and gives back with a negative number, never creating a counter", async () => {
+        expect(await store.counter("none", 0, 60_000)).toEqual({ count: 0, ttlMs: 0 });
+        expect(await store.counter("none", -1, 60_000)).toEqual({ count: 0, ttlMs: 0 });
+        expect(await store.get("none")).toBeNull();
+        await store.counter("b", 3, 60_000);
+        expect((await store.counter("b", -1, 60_000)).count).toBe(2);
+        expect((await store.counter("b", 0, 60_000)).count).toBe(2);
+      });
+
+      it("shares its counters with increment", async () => {
+        await store.increment("c", 60_000);
+        expect((await store.counter("c", 1, 60_000)).count).toBe(2);
+        expect(await store.increment("c", 60_000)).toBe(3);
+      });
+
+      it("keeps the window set at creation, and starts over once it has passed", async () => {
+        await store.counter("w", 1, TTL);
+        await h.advance(TTL / 3);
+        await store.counter("w", 1, 600_000); // a longer TTL later does not extend it
+        await h.advance(TTL);
+        expect(await store.counter("w", 0, TTL)).toEqual({ count: 0, ttlMs: 0 });
+        expect(await store.counter("w", -1, TTL)).toEqual({ count: 0, ttlMs: 0 });
+        expect((await store.counter("w", 1, 60_000)).count).toBe(1);
+      });
+
+      it("counts every one of 50 concurrent additions", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => store.counter("burst", 1, 60_000)),
+        );
+        expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+      });
+
+      it("rejects a fractional amount or a missing TTL", async () => {
+        await expect(store.counter("b", 1.5, 60_000)).rejects.toThrow(RangeError);
+        await expect(store.counter("b", 1, 0)).rejects.toThrow(RangeError);
+      });
+    });
+
     describe("session index", () => {
       it("lists live members, latest expiry first", async () => {
         const now = h.now();

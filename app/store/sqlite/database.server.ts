@@ -1,0 +1,172 @@
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The app's one SQLite database (the default store, the mail queue, users): one file in
+ * DATA_DIR, opened once per process and shared by every module that keeps state in it.
+ */
+export type Database = DatabaseSync;
+
+/** One numbered schema change, `app/store/migrations/NNNN_name.sql`. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export interface OpenDatabaseOptions {
+  /** Defaults to every file in app/store/migrations, in order (tests pass their own). */
+  migrations?: readonly Migration[];
+  /** How long a statement waits for another connection's write lock, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** The database file cannot be created, opened, written or migrated. */
+export class DatabaseOpenError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "DatabaseOpenError";
+  }
+}
+
+const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+/**
+ * Open (creating it and its folder if missing) the database at `file` and bring its schema
+ * up to date. Throws `DatabaseOpenError` with one line saying what went wrong, so a server
+ * whose DATA_DIR cannot be written stops at start rather than at the first sign-in.
+ *
+ * - WAL journal: readers never wait for the writer, and a crash (even `kill -9`) in the middle
+ *   of a write leaves the last committed state; SQLite rolls the rest back when it next opens.
+ * - `synchronous = NORMAL`: a commit is in the WAL file, in the OS's hands, before it returns,
+ *   so a killed process loses nothing (S31). Only a power cut may lose the last commits (never
+ *   corrupt the file). FULL would fsync every commit, and node:sqlite is synchronous: each
+ *   fsync (milliseconds) would stall every request in the process. See
+ *   docs/decisions/0004-sqlite-default-store.md.
+ * - Pending migrations run in one `BEGIN IMMEDIATE` transaction: all of them or none, and two
+ *   processes starting at once take turns instead of both applying them.
+ */
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database {
+  const migrations = options.migrations ?? loadMigrations();
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  } catch (error) {
+    throw new DatabaseOpenError(
+      `cannot create the folder of ${file}: ${reason(error)} (set DATA_DIR to a writable folder)`,
+      { cause: error },
+    );
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file, {
+      timeout: options.busyTimeoutMs ?? 5_000,
+      enableForeignKeyConstraints: true,
+    });
+  } catch (error) {
+    throw new DatabaseOpenError(`cannot open ${file}: ${reason(error)}`, { cause: error });
+  }
+  try {
+    // Setting WAL writes the file header: this is where a read-only folder or file fails.
+    const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode?: string };
+    if (mode?.journal_mode !== "wal") {
+      throw new Error(`the journal stays in "${mode?.journal_mode}" mode, not "wal"`);
+    }
+    db.exec("PRAGMA synchronous = NORMAL");
+    migrate(db, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw new DatabaseOpenError(`cannot write ${file}: ${reason(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Apply the migrations not yet recorded in `schema_migrations`, in version order, in one
+ * transaction. A database that records a version this code does not know was migrated by a
+ * newer release: refuse it rather than run old code on a schema it does not understand.
+ */
+export function migrate(db: Database, migrations: readonly Migration[]): void {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  sorted.forEach((m, i) => {
+    if (i > 0 && sorted[i - 1]?.version === m.version) {
+      throw new Error(`two migrations are numbered ${pad(m.version)}`);
+    }
+  });
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const rows = db.prepare("SELECT version FROM schema_migrations").all() as Array<{
+      version: number;
+    }>;
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const known = new Set(sorted.map((m) => m.version));
+    const unknown = [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b);
+    if (unknown.length > 0) {
+      throw new Error(
+        `the database has migration ${unknown.map(pad).join(", ")}, which this version does not know (was it opened by a newer release?)`,
+      );
+    }
+    const record = db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+    );
+    for (const m of sorted) {
+      if (applied.has(m.version)) continue;
+      try {
+        db.exec(m.sql);
+      } catch (error) {
+        throw new Error(`migration ${pad(m.version)}_${m.name} failed: ${reason(error)}`, {
+          cause: error,
+        });
+      }
+      record.run(m.version, m.name, Date.now());
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/**
+ * The migrations shipped with the app. Vite (the dev server, the production build and the
+ * tests) inlines the .sql files here, so a deployed build needs no app/ folder beside it;
+ * code run without Vite (tsx, e.g. the benchmark) reads the folder instead, because there
+ * `import.meta.glob` does not exist and the call throws.
+ */
+export function loadMigrations(): Migration[] {
+  let files: Record<string, string>;
+  try {
+    files = import.meta.glob<string>("../migrations/*.sql", {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    });
+  } catch {
+    const dir = fileURLToPath(new URL("../migrations/", import.meta.url));
+    files = Object.fromEntries(
+      readdirSync(dir)
+        .filter((name) => name.endsWith(".sql"))
+        .map((name) => [name, readFileSync(path.join(dir, name), "utf8")]),
+    );
+  }
+  return Object.entries(files).map(([file, sql]) => {
+    const base = path.basename(file);
+    const match = FILE_NAME.exec(base);
+    if (!match) throw new Error(`migration file ${base} is not named NNNN_name.sql`);
+    return { version: Number(match[1]), name: match[2] as string, sql };
+  });
+}
+
+function pad(version: number): string {
+  return String(version).padStart(4, "0");
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

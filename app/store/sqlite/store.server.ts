@@ -1,0 +1,268 @@
+import type { StatementSync } from "node:sqlite";
+import { systemClock, type Clock } from "../../lib/clock";
+import { StoreUnavailableError } from "../errors";
+import type { Counter, Store } from "../types";
+import { openDatabase, type Database } from "./database.server";
+
+export interface SqliteStoreOptions {
+  /** Open (and migrate) this file; the store owns the database and closes it in `close()`… */
+  file?: string;
+  /**
+   * …or use this one, opened with `openDatabase` and shared with the other tables (the mail
+   * queue, users); `close()` then leaves it open for them.
+   */
+  database?: Database;
+  clock?: Clock;
+  /** How often expired rows are swept, in ms (0: no timer; tests call `sweep()`). Default 30 s. */
+  sweepIntervalMs?: number;
+  /** Most rows one sweep step deletes per table, so a step never holds the lock for long. Default 500. */
+  sweepBatch?: number;
+}
+
+/** A Store in a SQLite file; `database` is exposed so other tables can share the connection. */
+export interface SqliteStore extends Store {
+  readonly database: Database;
+  /**
+   * Delete up to `sweepBatch` expired rows from each table; returns how many went. The timer
+   * repeats a full step at once (on the next turn of the event loop) until the backlog is gone.
+   */
+  sweep(): number;
+}
+
+/**
+ * The Store contract on SQLite (Node's built-in `node:sqlite`): the default wherever REDIS_URL
+ * is unset, so revocations, pending sign-ins, tries and lockouts survive a restart (S31).
+ * One process owns the file; several instances need Redis.
+ *
+ * Every call is one prepared statement or one `BEGIN IMMEDIATE` transaction, and the driver
+ * is synchronous, so nothing interleaves inside the process and SQLite's locks order it
+ * against any other: `take` stays single use (S3) and counters exact. Each row carries its
+ * expiry; reads ignore expired rows and the sweep deletes them in bounded steps. A database
+ * error (disk full, I/O error, a lock held too long) rejects with `StoreUnavailableError`, so
+ * callers answer 503 as they do when Redis is away.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  if ((options.file === undefined) === (options.database === undefined)) {
+    throw new TypeError("createSqliteStore needs exactly one of `file` or `database`");
+  }
+  const owned = options.database === undefined;
+  const db = options.database ?? openDatabase(options.file as string);
+  const clock = options.clock ?? systemClock;
+  const batch = options.sweepBatch ?? 500;
+  if (!Number.isInteger(batch) || batch <= 0) {
+    throw new RangeError(`sweepBatch must be a positive integer, got ${batch}`);
+  }
+
+  const sql = {
+    get: db.prepare("SELECT value FROM store_values WHERE key = ? AND expires_at > ?"),
+    set: db.prepare(
+      `INSERT INTO store_values (key, value, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    ),
+    // One statement: of concurrent takes (in any process) exactly one deletes the row.
+    take: db.prepare("DELETE FROM store_values WHERE key = ? RETURNING value, expires_at"),
+    delete: db.prepare("DELETE FROM store_values WHERE key = ?"),
+    deleteIndex: db.prepare("DELETE FROM store_index WHERE key = ?"),
+    counterRead: db.prepare(
+      `SELECT CAST(value AS INTEGER) AS count, expires_at FROM store_values
+       WHERE key = ? AND expires_at > ?`,
+    ),
+    // A fixed window: the expiry is set when the counter is created (or its window has
+    // passed) and kept by later additions.
+    counterAdd: db.prepare(
+      `INSERT INTO store_values (key, value, expires_at) VALUES (:key, CAST(CAST(:by AS INTEGER) AS TEXT), :expires)
+       ON CONFLICT (key) DO UPDATE SET
+         value = CASE WHEN expires_at <= :now THEN CAST(CAST(:by AS INTEGER) AS TEXT)
+                 ELSE CAST(CAST(value AS INTEGER) + CAST(:by AS INTEGER) AS TEXT) END,
+         expires_at = CASE WHEN expires_at <= :now THEN excluded.expires_at ELSE expires_at END
+       RETURNING CAST(value AS INTEGER) AS count, expires_at`,
+    ),
+    // Giving points back never creates a counter, nor revives an expired one.
+    counterGiveBack: db.prepare(
+      `UPDATE store_values SET value = CAST(CAST(value AS INTEGER) + CAST(:by AS INTEGER) AS TEXT)
+       WHERE key = :key AND expires_at > :now
+       RETURNING CAST(value AS INTEGER) AS count, expires_at`,
+    ),
+    indexUpsert: db.prepare(
+      `INSERT INTO store_index (key, member, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key, member) DO UPDATE SET expires_at = excluded.expires_at`,
+    ),
+    indexDropExpired: db.prepare("DELETE FROM store_index WHERE key = ? AND expires_at <= ?"),
+    // Keep the `max` with the latest expiry (ties: the greater member), as Redis ranks a
+    // sorted set; everything ranked after them goes.
+    indexTrim: db.prepare(
+      `DELETE FROM store_index WHERE key = :key AND member IN (
+         SELECT member FROM store_index WHERE key = :key
+         ORDER BY expires_at DESC, member DESC LIMIT -1 OFFSET :max)`,
+    ),
+    indexMembers: db.prepare(
+      `SELECT member FROM store_index WHERE key = ? AND expires_at > ?
+       ORDER BY expires_at DESC, member DESC`,
+    ),
+    indexRemove: db.prepare("DELETE FROM store_index WHERE key = ? AND member = ?"),
+    ping: db.prepare("SELECT 1"),
+    sweepValues: db.prepare(
+      `DELETE FROM store_values WHERE key IN (
+         SELECT key FROM store_values WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ),
+    sweepIndex: db.prepare(
+      `DELETE FROM store_index WHERE rowid IN (
+         SELECT rowid FROM store_index WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ),
+  } satisfies Record<string, StatementSync>;
+
+  /** Run `work` as one call: any database error becomes StoreUnavailableError. */
+  function run<T>(what: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      if (error instanceof RangeError) return Promise.reject(error);
+      return Promise.reject(
+        new StoreUnavailableError(`SQLite ${what} failed: ${messageOf(error)}`, { cause: error }),
+      );
+    }
+  }
+
+  /** One write transaction; rolled back when `work` throws. */
+  function transaction<T>(work: () => T): T {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  function sweep(): number {
+    const now = clock();
+    return transaction(
+      () =>
+        Number(sql.sweepValues.run(now, batch).changes) +
+        Number(sql.sweepIndex.run(now, batch).changes),
+    );
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const every = options.sweepIntervalMs ?? 30_000;
+  const schedule = (ms: number) => {
+    if (closed || every <= 0) return;
+    timer = setTimeout(() => {
+      let deleted = 0;
+      try {
+        deleted = sweep();
+      } catch (error) {
+        // A busy or failing database is reported by the calls that need it; try again later.
+        console.warn(`[store] SQLite sweep failed: ${messageOf(error)}`);
+      }
+      // A full step means a backlog: go on at once, one bounded step per turn of the loop.
+      schedule(deleted >= batch ? 0 : every);
+    }, ms);
+    timer.unref();
+  };
+  schedule(every);
+
+  return {
+    database: db,
+    sweep,
+
+    get: (key) =>
+      run("get", () => {
+        const row = sql.get.get(key, clock()) as { value: string } | undefined;
+        return row ? row.value : null;
+      }),
+
+    set: (key, value, ttlMs) =>
+      run("set", () => {
+        sql.set.run(key, value, clock() + ttl(ttlMs));
+      }),
+
+    take: (key) =>
+      run("take", () => {
+        const row = sql.take.get(key) as { value: string; expires_at: number } | undefined;
+        return row && Number(row.expires_at) > clock() ? row.value : null;
+      }),
+
+    delete: (key) =>
+      run("delete", () =>
+        transaction(() => {
+          // One key names a value or an index, never both in practice; delete either.
+          sql.delete.run(key);
+          sql.deleteIndex.run(key);
+        }),
+      ),
+
+    increment: (key, ttlMs) =>
+      run("increment", () => {
+        const now = clock();
+        const row = sql.counterAdd.get({ key, by: 1, now, expires: now + ttl(ttlMs) }) as {
+          count: number;
+        };
+        return Number(row.count);
+      }),
+
+    counter: (key, by, ttlMs) =>
+      run("counter", (): Counter => {
+        const window = ttl(ttlMs);
+        if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
+        const now = clock();
+        const row = (
+          by === 0
+            ? sql.counterRead.get(key, now)
+            : by > 0
+              ? sql.counterAdd.get({ key, by, now, expires: now + window })
+              : sql.counterGiveBack.get({ key, by, now })
+        ) as { count: number; expires_at: number } | undefined;
+        if (!row) return { count: 0, ttlMs: 0 };
+        return { count: Number(row.count), ttlMs: Math.max(0, Number(row.expires_at) - now) };
+      }),
+
+    indexAdd: (key, member, expiresAtMs, maxMembers) =>
+      run("indexAdd", () => {
+        if (!Number.isInteger(maxMembers) || maxMembers <= 0) {
+          throw new RangeError(`maxMembers must be a positive integer, got ${maxMembers}`);
+        }
+        const now = clock();
+        transaction(() => {
+          sql.indexUpsert.run(key, member, Math.ceil(expiresAtMs));
+          sql.indexDropExpired.run(key, now);
+          sql.indexTrim.run({ key, max: maxMembers });
+        });
+      }),
+
+    indexMembers: (key) =>
+      run("indexMembers", () =>
+        (sql.indexMembers.all(key, clock()) as Array<{ member: string }>).map((r) => r.member),
+      ),
+
+    indexRemove: (key, member) =>
+      run("indexRemove", () => {
+        sql.indexRemove.run(key, member);
+      }),
+
+    ping: () =>
+      run("ping", () => {
+        sql.ping.get();
+      }),
+
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      if (owned && db.isOpen) db.close();
+    },
+  };
+}
+
+function ttl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
+  }
+  return Math.ceil(ttlMs);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
