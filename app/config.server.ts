@@ -87,6 +87,10 @@ function coreVariables({ production, appSendsMail }: CoreContext) {
     APP_NAME: text({ default: "Passwordless Starter" }),
     REDIS_URL: url({ protocols: ["redis:", "rediss:"], secret: true }),
     REDIS_PREFIX: text({ default: "pls:" }),
+    // Where the embedded SQLite store keeps its file (one instance). Relative to the
+    // working directory, like `npm start` itself.
+    DATA_DIR: text({ default: production ? "./data" : "./.data" }),
+    STORE: oneOf(["memory", "sqlite", "redis"]),
     TRUST_PROXY: integer({ default: 0, min: 0, max: 10 }),
     RATE_LIMIT_EMAIL_SPACING: integer({ default: 60, min: 0, max: 3600, unit: "seconds" }),
     RATE_LIMIT_EMAIL_PER_HOUR: integer({ default: 5, min: 1 }),
@@ -123,6 +127,8 @@ function coreProblems(env: PartialValues<CoreVariables>, production: boolean): s
       problems.push("SMTP_URL is required when MAIL_TRANSPORT=smtp");
     if (!env.MAIL_FROM) problems.push("MAIL_FROM is required when MAIL_TRANSPORT=smtp");
   }
+  if (parsed(env, "STORE", "REDIS_URL") && env.STORE === "redis" && !env.REDIS_URL)
+    problems.push("REDIS_URL is required when STORE=redis");
   if (
     parsed(env, "SESSION_MAX_AGE", "SESSION_IDLE_TIMEOUT") &&
     env.SESSION_IDLE_TIMEOUT > env.SESSION_MAX_AGE
@@ -172,6 +178,12 @@ function buildConfig(env: Values<CoreVariables>, adapter: ChosenAdapter, product
       from: env.MAIL_FROM,
     },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : undefined,
+    /**
+     * Where one-time secrets, revocations, counters and lockouts live: Redis when REDIS_URL
+     * is set, else the SQLite file in `dataDir`; `memory` only when asked for.
+     */
+    store: env.STORE ?? (env.REDIS_URL ? "redis" : "sqlite"),
+    dataDir: env.DATA_DIR,
     trustProxy: env.TRUST_PROXY,
     rateLimitIpPerHour: env.RATE_LIMIT_IP_PER_HOUR,
     rateLimitEmailSpacingSeconds: env.RATE_LIMIT_EMAIL_SPACING,

@@ -13,6 +13,7 @@ import {
 import { nonceContext } from "./auth/middleware.server";
 import { ConfigError } from "./config.server";
 import { getServices } from "./services.server";
+import { DatabaseOpenError } from "./store/sqlite/database.server";
 
 // Fail at start, not at the first request: a production server with a missing or malformed
 // variable prints every problem and exits before it listens.
@@ -20,7 +21,11 @@ if (process.env.NODE_ENV === "production") {
   try {
     getServices();
   } catch (error) {
-    if (error instanceof Error && error.name === ConfigError.name) {
+    // A bad variable, or a DATA_DIR the server cannot write: say so and stop, no stack trace.
+    if (
+      error instanceof Error &&
+      (error.name === ConfigError.name || error.name === DatabaseOpenError.name)
+    ) {
       console.error(error.message);
       process.exit(1);
     }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { Authenticator } from "remix-auth";
 import { createAdapter } from "../adapters/registry";
 import type { AuthAdapter } from "../adapters/types";
@@ -15,6 +16,8 @@ import type { Mailer } from "./mail/types";
 import { clientIp, createSignInLimits } from "./auth/limits.server";
 import { MemoryStore } from "./store/memory.server";
 import { createRedisClient, createRedisStore } from "./store/redis.server";
+import { DatabaseOpenError, openDatabase, type Database } from "./store/sqlite/database.server";
+import { createSqliteStore } from "./store/sqlite/store.server";
 import type { Store } from "./store/types";
 
 /** Everything the routes use, built once from the configuration. */
@@ -22,6 +25,12 @@ export interface Services {
   config: Config;
   clock: Clock;
   store: Store;
+  /**
+   * The SQLite database in DATA_DIR when the store is SQLite (the default without REDIS_URL):
+   * one connection per process, migrated at start, shared by every table the app keeps
+   * (the store's, the mail queue's, the users'). Undefined with Redis or the memory store.
+   */
+  database?: Database;
   mailer: Mailer;
   /** The dev outbox, when MAIL_TRANSPORT=outbox. */
   outbox?: Outbox;
@@ -55,12 +64,20 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   // With REDIS_URL, one client carries the store and the rate limits, so several instances
   // share one-time secrets, counters, lockouts and revocations.
   const redis =
-    !overrides.store && config.redis ? createRedisClient({ url: config.redis.url }) : undefined;
+    !overrides.store && config.store === "redis" && config.redis
+      ? createRedisClient({ url: config.redis.url })
+      : undefined;
+  // Without REDIS_URL the default is the SQLite file: what was revoked, used or counted
+  // survives a restart (S31). Tests pass their own store.
+  const database =
+    !overrides.store && config.store === "sqlite" ? openAppDatabase(config.dataDir) : undefined;
   const store =
     overrides.store ??
     (redis && config.redis
       ? createRedisStore({ client: redis, prefix: config.redis.prefix })
-      : new MemoryStore({ clock }));
+      : database
+        ? createSqliteStore({ database, clock })
+        : new MemoryStore({ clock }));
   let outbox: Outbox | undefined;
   let mailer = overrides.mailer;
   if (!mailer) {
@@ -102,8 +119,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       ? undefined
       : (overrides.limits ??
         createSignInLimits({
-          backend: redis ? { kind: "redis", client: redis } : { kind: "memory" },
-          prefix: config.redis?.prefix,
+          store,
           ipPerHour: config.rateLimitIpPerHour,
           emailSpacingSeconds: config.rateLimitEmailSpacingSeconds,
           emailPerHour: config.rateLimitEmailPerHour,
@@ -113,6 +129,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     config,
     clock,
     store,
+    database,
     mailer,
     outbox,
     sessions,
@@ -147,9 +164,29 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     async close() {
       await store.close();
       if (redis) redis.disconnect();
+      // Last: everything above may still write to it while closing.
+      if (database?.isOpen) database.close();
       if (mailer instanceof SmtpMailer) mailer.close();
     },
   };
+}
+
+/** The database file inside DATA_DIR. */
+export const DATABASE_FILE = "app.db";
+
+/**
+ * Open DATA_DIR's database, or fail with one line naming the folder: the server stops at
+ * start (app/entry.server.tsx) rather than failing the first sign-in.
+ */
+function openAppDatabase(dataDir: string): Database {
+  try {
+    return openDatabase(path.join(dataDir, DATABASE_FILE));
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new DatabaseOpenError(`[store] DATA_DIR=${dataDir} cannot be used: ${why}`, {
+      cause: error,
+    });
+  }
 }
 
 // One instance per process, kept on globalThis so the dev server's module reloads and a
@@ -169,6 +206,11 @@ export function getServices(): Services {
     if (config.production && config.mail.transport === "outbox") {
       console.warn(
         "[config] MAIL_TRANSPORT=outbox in production (ALLOW_OUTBOX_IN_PRODUCTION): sign-in mail is kept in memory and never delivered.",
+      );
+    }
+    if (config.production && config.store === "memory") {
+      console.warn(
+        "[config] STORE=memory in production: sign-outs, revocations, pending sign-ins and lockouts are lost at every restart. Unset STORE to keep them in DATA_DIR.",
       );
     }
     holder[KEY] = createServices(config);

@@ -1,9 +1,7 @@
 import { isIP } from "node:net";
-import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { sha256Hex } from "../lib/crypto.server";
-import { StoreUnavailableError } from "../store/errors";
-import { DEFAULT_CONNECT_TIMEOUT_MS, firstConnection } from "../store/redis.server";
+import { isStoreUnavailableError, StoreUnavailableError } from "../store/errors";
+import type { Store } from "../store/types";
 
 /** What a limit says about one attempt. `retryAfterSeconds` is at least 1. */
 export type LimitDecision =
@@ -15,11 +13,11 @@ export type LimitDecision =
     };
 
 /**
- * The sign-in abuse limits (S10–S12). Counters live in the store (memory or Redis), never in
- * a cookie the client could clear (S10). A refusal must not change the response the person
+ * The sign-in abuse limits (S10–S12). Counters live in the app's store (SQLite, Redis or
+ * memory), never in a cookie the client could clear (S10), so they survive a restart with it. A refusal must not change the response the person
  * sees (S13): callers answer as if accepted and simply send nothing.
  *
- * Every method rejects with `StoreUnavailableError` when Redis cannot answer: fail closed,
+ * Every method rejects with `StoreUnavailableError` when the store cannot answer: fail closed,
  * the caller answers 503 "try again shortly" and neither sends nor verifies.
  */
 export interface SignInLimits {
@@ -52,13 +50,11 @@ export interface SendOptions {
 
 export interface SignInLimitsOptions {
   /**
-   * Where the counters live. `memory` is per process; with several instances use `redis`,
-   * ideally the store's own client (`createRedisClient`, app/store/redis.server.ts), so the
-   * limits share its bounded timeouts: a limit that cannot be checked fails closed.
+   * Where the counters live: the app's own store, so each backend has one source of truth
+   * (docs/decisions/0004-sqlite-default-store.md). Several instances share the limits
+   * exactly when they share the store (Redis).
    */
-  backend: { kind: "memory" } | { kind: "redis"; client: Redis };
-  /** Key prefix, the same as the store's. Default `"pls:"`. */
-  prefix?: string;
+  store: Store;
   /** Per client IP, per hour: sends, and separately verify attempts. Default 100. */
   ipPerHour?: number;
   /** Least time between two sends to one address, in whole seconds; 0 turns it off. Default 60. */
@@ -73,15 +69,20 @@ export interface SignInLimitsOptions {
   hourSeconds?: number;
 }
 
-type Limiter = RateLimiterMemory | RateLimiterRedis;
+/** One fixed-window budget: `points` per `windowMs`, counted under `rl:<name>:<hash>`. */
+interface Budget {
+  name: string;
+  points: number;
+  windowMs: number;
+}
 
 /**
- * The sign-in limits on `rate-limiter-flexible` (fixed windows; its Redis backend runs each
- * consume as one Lua script, so instances sharing a Redis share every budget). Keys hold
- * SHA-256 digests, never a raw address or IP.
+ * The sign-in limits as fixed-window counters in the store (`Store.counter`: one atomic
+ * step per call on every backend, so instances sharing a Redis share every budget). Keys
+ * hold SHA-256 digests, never a raw address or IP.
  */
 export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
-  const prefix = options.prefix ?? "pls:";
+  const { store } = options;
   const hour = whole("hourSeconds", options.hourSeconds ?? 3600, 1);
   const ipPerHour = whole("ipPerHour", options.ipPerHour ?? 100, 1);
   const spacingSeconds = whole("emailSpacingSeconds", options.emailSpacingSeconds ?? 60, 0);
@@ -89,73 +90,68 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
   const lockoutFailures = whole("lockoutFailures", options.lockoutFailures ?? 100, 1);
   const lockoutWindow = whole("lockoutWindowSeconds", options.lockoutWindowSeconds ?? 86_400, 1);
 
-  const limiter = (name: string, points: number, duration: number): Limiter => {
-    const keyPrefix = `${prefix}rl:${name}`;
-    if (options.backend.kind === "memory") {
-      return new RateLimiterMemory({ keyPrefix, points, duration });
-    }
-    return new RateLimiterRedis({
-      storeClient: options.backend.client,
-      keyPrefix,
-      points,
-      duration,
-      // Not connected: refuse at once instead of waiting (the client has no offline queue).
-      rejectIfRedisNotReady: true,
-    });
-  };
+  const budget = (name: string, points: number, seconds: number): Budget => ({
+    name,
+    points,
+    windowMs: seconds * 1000,
+  });
+  const spacing = spacingSeconds > 0 ? budget("send:spacing", 1, spacingSeconds) : undefined;
+  const emailHourly = budget("send:email", emailPerHour, hour);
+  const ipSends = budget("send:ip", ipPerHour, hour);
+  const ipVerifies = budget("verify:ip", ipPerHour, hour);
+  // Counted one per failure and read without spending, so its points are only the threshold.
+  const failures = budget("verify:failures", lockoutFailures, lockoutWindow);
+  const keyOf = (b: Budget, hash: string) => `rl:${b.name}:${hash}`;
 
-  const backend = options.backend;
-  /** A fresh client may still be connecting at start-up; wait for that, not for reconnects. */
-  const connected = async () => {
-    if (backend.kind === "redis") await firstConnection(backend.client, DEFAULT_CONNECT_TIMEOUT_MS);
-  };
+  /** Add `by` to one budget's counter; a store failure fails closed. */
+  const add = (b: Budget, hash: string, by: number) =>
+    guard(() => store.counter(keyOf(b, hash), by, b.windowMs));
 
-  const spacing = spacingSeconds > 0 ? limiter("send:spacing", 1, spacingSeconds) : undefined;
-  const emailHourly = limiter("send:email", emailPerHour, hour);
-  const ipSends = limiter("send:ip", ipPerHour, hour);
-  const ipVerifies = limiter("verify:ip", ipPerHour, hour);
-  // Counted with penalty() and read with get(), so its points are only a ceiling.
-  const failures = limiter("verify:failures", lockoutFailures, lockoutWindow);
+  /**
+   * Spend one point: undefined when allowed, else the ms until the window ends. A refused
+   * attempt still counts (the counter only grows until its window ends), which is harmless:
+   * the budget is already spent for that window.
+   */
+  const consume = async (b: Budget, hash: string): Promise<number | undefined> => {
+    const { count, ttlMs } = await add(b, hash, 1);
+    return count > b.points ? ttlMs : undefined;
+  };
 
   /** The refusal for an address locked by consecutive failures, or undefined. */
   const lockedFor = async (email: string): Promise<Refusal | undefined> => {
-    const [count] = await settle([failures.get(hashEmail(email))]);
-    return count && count.consumedPoints >= lockoutFailures
-      ? refusal("locked", count.msBeforeNext)
-      : undefined;
+    const { count, ttlMs } = await add(failures, hashEmail(email), 0);
+    return count >= lockoutFailures ? refusal("locked", ttlMs) : undefined;
   };
 
   return {
     async allowSend(email, ip, sendOptions = {}) {
-      await connected();
       // A locked address gets no mail either (S10, S13): its codes could not be used, and
       // the answer stays the same as for an accepted request.
       const lock = await lockedFor(email);
       if (lock) return lock;
       const emailKey = hashEmail(email);
-      const steps: Array<[Limiter, string, Refusal["reason"]]> = [];
+      const steps: Array<[Budget, string, Refusal["reason"]]> = [];
       if (spacing && !sendOptions.skipSpacing) steps.push([spacing, emailKey, "email_spacing"]);
       steps.push([emailHourly, emailKey, "email_hourly"]);
       const ipKey = hashIp(ip);
       if (ipKey) steps.push([ipSends, ipKey, "ip"]);
 
-      // Consume in turn; each consume is atomic (one script on Redis), so of concurrent
-      // sends to one address exactly one passes the spacing. When a later budget refuses,
-      // give back what the earlier ones took, so a refusal costs nothing.
-      const taken: Array<[Limiter, string]> = [];
-      for (const [budget, key, reason] of steps) {
-        const refusedForMs = await consume(budget, key);
+      // Consume in turn; each consume is atomic, so of concurrent sends to one address
+      // exactly one passes the spacing. When a later budget refuses, give back what the
+      // earlier ones took, so a refusal costs nothing.
+      const taken: Array<[Budget, string]> = [];
+      for (const [b, key, reason] of steps) {
+        const refusedForMs = await consume(b, key);
         if (refusedForMs !== undefined) {
-          await settle(taken.map(([l, k]) => l.reward(k, 1)));
+          await Promise.all(taken.map(([tb, tk]) => add(tb, tk, -1)));
           return refusal(reason, refusedForMs);
         }
-        taken.push([budget, key]);
+        taken.push([b, key]);
       }
       return { allowed: true };
     },
 
     async allowVerify(email, ip) {
-      await connected();
       if (email !== undefined) {
         const lock = await lockedFor(email);
         if (lock) return lock;
@@ -169,15 +165,13 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     },
 
     async recordFailure(email) {
-      await connected();
       // The window starts at the first failure and is not extended (fixed window): after
       // `lockoutWindowSeconds` without reaching the limit the count starts over.
-      await settle([failures.penalty(hashEmail(email), 1)]);
+      await add(failures, hashEmail(email), 1);
     },
 
     async recordSuccess(email) {
-      await connected();
-      await settle([failures.delete(hashEmail(email))]);
+      await guard(() => store.delete(keyOf(failures, hashEmail(email))));
     },
   };
 }
@@ -188,46 +182,27 @@ function refusal(reason: Refusal["reason"], msBeforeNext: number): Refusal {
   return { allowed: false, reason, retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)) };
 }
 
-/**
- * One point from `key`'s budget: undefined when allowed, else the ms until it refills.
- * rate-limiter-flexible rejects with a result object when over the limit and with an Error
- * when the store failed; the latter fails closed.
- */
-async function consume(limiter: Limiter, key: string): Promise<number | undefined> {
+/** Run one store call; anything but a RangeError (a bug) fails closed as unavailable. */
+async function guard<T>(call: () => Promise<T>): Promise<T> {
   try {
-    await limiter.consume(key, 1);
-    return undefined;
+    return await call();
   } catch (error) {
-    if (error instanceof Error || typeof error !== "object" || error === null) {
-      throw unavailable(error);
-    }
-    return (error as { msBeforeNext: number }).msBeforeNext;
+    if (isStoreUnavailableError(error) || error instanceof RangeError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StoreUnavailableError(`Rate limit store failed: ${message}`, { cause: error });
   }
-}
-
-async function settle<T>(calls: Array<Promise<T>>): Promise<T[]> {
-  try {
-    return await Promise.all(calls);
-  } catch (error) {
-    throw unavailable(error);
-  }
-}
-
-function unavailable(cause: unknown): StoreUnavailableError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new StoreUnavailableError(`Rate limit store failed: ${message}`, { cause });
 }
 
 function whole(name: string, value: number, min: number): number {
-  // rate-limiter-flexible's Redis backend rounds windows down to whole seconds, and a
-  // window of 0 would never expire there: refuse such settings at start-up.
+  // Windows are whole seconds, as the configuration gives them; a window of 0 would be a
+  // counter that never expires: refuse such settings at start-up.
   if (!Number.isInteger(value) || value < min) {
     throw new RangeError(`${name} must be an integer ≥ ${min}, got ${value}`);
   }
   return value;
 }
 
-/** Keys never hold the address itself: a dump of Redis lists no one's email. */
+/** Keys never hold the address itself: a dump of the store lists no one's email. */
 function hashEmail(email: string): string {
   return sha256Hex(`email:${email.normalize("NFKC").trim().toLowerCase()}`);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -10,24 +13,34 @@ import {
 } from "../../app/auth/limits.server";
 import { randomId } from "../../app/lib/crypto.server";
 import { isStoreUnavailableError } from "../../app/store/errors";
-import { createRedisClient } from "../../app/store/redis.server";
+import { MemoryStore } from "../../app/store/memory.server";
+import { createRedisClient, createRedisStore } from "../../app/store/redis.server";
+import { createSqliteStore } from "../../app/store/sqlite/store.server";
+import type { Store } from "../../app/store/types";
+import { createTestClock } from "../support/clock";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
 
-// rate-limiter-flexible keeps real time, so windows are configured short (whole seconds)
-// and the few tests that must see a window pass wait just over one second.
+// The limits run on the app's store. Memory and SQLite take an injected clock, so their
+// windows pass at once; Redis keeps its own time, so windows there are configured short
+// (whole seconds) and the few tests that must see one pass wait just over a second.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PAST_ONE_SECOND = 1_100;
 
 let server: RedisServer;
+let dataDir: string;
 const clients: Redis[] = [];
+const stores: Store[] = [];
 
 beforeAll(async () => {
   server = await startRedisServer();
+  dataDir = mkdtempSync(path.join(tmpdir(), "pls-limits-"));
 });
 
 afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
   for (const client of clients) client.disconnect();
   await server?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 function redisClient(): Redis {
@@ -36,26 +49,50 @@ function redisClient(): Redis {
   return client;
 }
 
-type Overrides = Omit<SignInLimitsOptions, "backend">;
+const track = <T extends Store>(store: T): T => (stores.push(store), store);
+
+type Overrides = Omit<SignInLimitsOptions, "store">;
+
+interface Limits {
+  limits: SignInLimits;
+  /** Another instance (or, for SQLite, a process after a restart) on the same state. */
+  another(): SignInLimits;
+  /** Let `ms` pass for these limits. */
+  advance(ms: number): Promise<void>;
+}
 
 interface Backend {
-  name: "memory" | "redis";
-  /** Fresh limits with their own key prefix; `shared` gives another instance on the same state. */
-  create(overrides?: Overrides): { limits: SignInLimits; another(): SignInLimits };
+  name: "memory" | "sqlite" | "redis";
+  /** Fresh limits on fresh state. */
+  create(overrides?: Overrides): Limits;
 }
 
 const backends: Backend[] = [
   {
     name: "memory",
     create(overrides = {}) {
-      const prefix = `m${randomId(4)}:`;
-      const limits = createSignInLimits({ backend: { kind: "memory" }, prefix, ...overrides });
+      const clock = createTestClock();
+      const store = track(new MemoryStore({ clock, sweepIntervalMs: 0 }));
       return {
-        limits,
+        limits: createSignInLimits({ store, ...overrides }),
         another: () => {
           throw new Error("memory limits are per process");
         },
+        advance: async (ms) => clock.advance(ms),
       };
+    },
+  },
+  {
+    name: "sqlite",
+    create(overrides = {}) {
+      const clock = createTestClock();
+      const file = path.join(dataDir, `${randomId(6)}.db`);
+      const make = () =>
+        createSignInLimits({
+          store: track(createSqliteStore({ file, clock, sweepIntervalMs: 0 })),
+          ...overrides,
+        });
+      return { limits: make(), another: make, advance: async (ms) => clock.advance(ms) };
     },
   },
   {
@@ -64,11 +101,10 @@ const backends: Backend[] = [
       const prefix = `r${randomId(4)}:`;
       const make = () =>
         createSignInLimits({
-          backend: { kind: "redis", client: redisClient() },
-          prefix,
+          store: track(createRedisStore({ client: redisClient(), prefix })),
           ...overrides,
         });
-      return { limits: make(), another: make };
+      return { limits: make(), another: make, advance: async (ms) => void (await sleep(ms)) };
     },
   },
 ];
@@ -80,7 +116,7 @@ function refusedFor(decision: LimitDecision): string | undefined {
   return decision.allowed ? undefined : decision.reason;
 }
 
-// Every test has its own key prefix, so all of them (both backends) run at once.
+// Every test has its own state, so all of them (every backend) run at once.
 describe.concurrent("sign-in limits", () => {
   for (const backend of backends) {
     describe(`on ${backend.name}`, () => {
@@ -116,15 +152,15 @@ describe.concurrent("sign-in limits", () => {
         });
 
         it("over an hour: spacing between sends, sends 2–5 allowed, the 6th refused as hourly", async () => {
-          const { limits } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 5 });
+          const { limits, advance } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 5 });
           const to = email();
           expect(await limits.allowSend(to, undefined)).toEqual(allowed);
           expect(refusedFor(await limits.allowSend(to, undefined))).toBe("email_spacing");
           for (let n = 2; n <= 5; n++) {
-            await sleep(PAST_ONE_SECOND);
+            await advance(PAST_ONE_SECOND);
             expect(await limits.allowSend(to, undefined), `send ${n}`).toEqual(allowed);
           }
-          await sleep(PAST_ONE_SECOND);
+          await advance(PAST_ONE_SECOND);
           const sixth = await limits.allowSend(to, undefined);
           expect(sixth).toMatchObject({ allowed: false, reason: "email_hourly" });
           if (!sixth.allowed) expect(sixth.retryAfterSeconds).toBeGreaterThan(3_500);
@@ -133,13 +169,13 @@ describe.concurrent("sign-in limits", () => {
         });
 
         it("refused sends cost nothing: throttled attempts do not spend the hourly budget", async () => {
-          const { limits } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 2 });
+          const { limits, advance } = backend.create({ emailSpacingSeconds: 1, emailPerHour: 2 });
           const to = email();
           expect(await limits.allowSend(to, "198.51.100.3")).toEqual(allowed);
           for (let i = 0; i < 10; i++) {
             expect(refusedFor(await limits.allowSend(to, "198.51.100.3"))).toBe("email_spacing");
           }
-          await sleep(PAST_ONE_SECOND);
+          await advance(PAST_ONE_SECOND);
           expect(await limits.allowSend(to, "198.51.100.3")).toEqual(allowed);
         });
 
@@ -285,12 +321,15 @@ describe.concurrent("sign-in limits", () => {
         });
 
         it("a lockout ends when its window passes", async () => {
-          const { limits } = backend.create({ lockoutFailures: 2, lockoutWindowSeconds: 1 });
+          const { limits, advance } = backend.create({
+            lockoutFailures: 2,
+            lockoutWindowSeconds: 1,
+          });
           const who = email();
           await limits.recordFailure(who);
           await limits.recordFailure(who);
           expect(refusedFor(await limits.allowVerify(who, undefined))).toBe("locked");
-          await sleep(PAST_ONE_SECOND);
+          await advance(PAST_ONE_SECOND);
           expect(await limits.allowVerify(who, undefined)).toEqual(allowed);
         });
 
@@ -309,8 +348,8 @@ describe.concurrent("sign-in limits", () => {
         expect(() => backend.create({ lockoutWindowSeconds: 0 })).toThrow(RangeError);
       });
 
-      if (backend.name === "redis") {
-        describe("shared by two app instances on one Redis", () => {
+      if (backend.name !== "memory") {
+        describe(`shared by two app instances (or a restart) on one ${backend.name}`, () => {
           it("S10 a lockout recorded on A holds on B, and a success on B clears it for A", async () => {
             const shared = backend.create({ lockoutFailures: 3 });
             const a = shared.limits;
@@ -330,11 +369,16 @@ describe.concurrent("sign-in limits", () => {
               "email_spacing",
             );
           });
+        });
+      }
 
+      if (backend.name === "redis") {
+        describe("keys in Redis", () => {
           it("keeps keys under the prefix and never stores an address or IP in plain text", async () => {
             const prefix = `keys${randomId(4)}:`;
             const client = redisClient();
-            const limits = createSignInLimits({ backend: { kind: "redis", client }, prefix });
+            const store = track(createRedisStore({ client, prefix }));
+            const limits = createSignInLimits({ store });
             const who = `plain-${randomId(4)}@example.com`;
             await limits.allowSend(who, "203.0.113.50");
             await limits.allowVerify(who, "203.0.113.50");
@@ -426,8 +470,7 @@ describe("S10 S11 the limits fail closed when their store fails while counting",
 describe("sign-in limits when Redis fails (fail closed)", () => {
   it("every method rejects quickly with StoreUnavailableError, and works again once Redis is back", async () => {
     const limits = createSignInLimits({
-      backend: { kind: "redis", client: redisClient() },
-      prefix: `f${randomId(4)}:`,
+      store: track(createRedisStore({ client: redisClient(), prefix: `f${randomId(4)}:` })),
     });
     expect(await limits.allowSend(email(), "198.51.100.60")).toEqual(allowed);
     await server.kill();

@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { callRoute, CookieJar, getRequest, postForm, type RouteResult } from "../support/auth";
 import { createSignInLimits } from "../../app/auth/limits.server";
+import { MemoryStore } from "../../app/store/memory.server";
 import { createDocumentHandler } from "../security/document";
 import { type FailureSpec } from "../emulators/workos/server";
 import {
@@ -149,7 +150,9 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos, WORKOS_EMAIL=%s", (mode) => {
   });
 
   it("(b) with the abuse limits on, 'Email me a code instead' seconds after the link still sends the code", async () => {
-    const f = setUp({ limits: createSignInLimits({ backend: { kind: "memory" } }) });
+    const f = setUp({
+      limits: createSignInLimits({ store: new MemoryStore({ sweepIntervalMs: 0 }) }),
+    });
     const jar = new CookieJar();
     expectCheckEmail(await f.start(jar, EMAIL), jar);
     const link = f.emailedLink(EMAIL);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createSignInLimits } from "../../app/auth/limits.server";
+import { MemoryStore } from "../../app/store/memory.server";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
 import {
@@ -18,7 +19,10 @@ let adapter: TestAdapter;
 beforeEach(() => {
   // A link-only provider that can also send a code, as WorkOS Magic Link + Magic Auth.
   adapter = createTestAdapter({ delivers: { link: true, code: false } });
-  app = createTestApp({ adapter, limits: createSignInLimits({ backend: { kind: "memory" } }) });
+  app = createTestApp({
+    adapter,
+    limits: createSignInLimits({ store: new MemoryStore({ sweepIntervalMs: 0 }) }),
+  });
 });
 afterEach(() => app.close());
 

@@ -1,10 +1,11 @@
 /**
  * C. Abuse limits and enumeration (S10–S14), through the route actions with the real limits
- * (rate-limiter-flexible, in memory) where a test needs them.
+ * (on the app's store, here the memory store) where a test needs them.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createSignInLimits, type SignInLimitsOptions } from "../../app/auth/limits.server";
 import { describeError, type ErrorView } from "../../app/auth/messages";
+import { MemoryStore } from "../../app/store/memory.server";
 import * as login from "../../app/routes/login";
 import {
   callRoute,
@@ -15,6 +16,7 @@ import {
   type RouteResult,
   type TestApp,
 } from "../support/auth";
+import { createTestClock } from "../support/clock";
 import { createDocumentHandler } from "./document";
 import { bodyText, requestEmail, sessionCookies, startSignIn, submitCode } from "./helpers";
 
@@ -22,13 +24,12 @@ let app: TestApp;
 afterEach(() => app.close());
 
 function withLimits(
-  options: Omit<SignInLimitsOptions, "backend"> = {},
+  options: Omit<SignInLimitsOptions, "store"> = {},
   env: Record<string, string> = {},
 ): TestApp {
-  return createTestApp({
-    env,
-    limits: createSignInLimits({ backend: { kind: "memory" }, ...options }),
-  });
+  const clock = createTestClock();
+  const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+  return createTestApp({ env, clock, store, limits: createSignInLimits({ store, ...options }) });
 }
 
 /** A wrong six-digit code, different from `code`. */

@@ -15,6 +15,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -199,17 +200,22 @@ export interface ProductionServer {
  * Start what `npm start` runs, from `build.dir`, with NODE_ENV=production,
  * exactly `env` (nothing of the test process's own environment but PATH), on a free port of
  * 127.0.0.1. Resolves once `/healthz` answers at all (200 or 503).
+ *
+ * Without `DATA_DIR` in `env` the server gets a fresh, empty one (removed when it stops), so
+ * no state carries over between servers; a restart test passes one folder to both.
  */
 export async function startProductionServer(
   build: ProductionBuild,
   env: Record<string, string>,
 ): Promise<ProductionServer> {
   const port = await freePort();
+  const ownDataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), "pls-data-"));
   const child = spawn(process.execPath, startCommand(), {
     cwd: build.dir,
     env: {
       PATH: process.env.PATH ?? "",
       TZ: "UTC",
+      ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
       ...env,
       NODE_ENV: "production",
       PORT: String(port),
@@ -218,7 +224,10 @@ export async function startProductionServer(
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
-  child.once("exit", () => running.delete(child));
+  child.once("exit", () => {
+    running.delete(child);
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+  });
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

@@ -71,6 +71,27 @@ describe("configuration", () => {
       expect(text).toContain(name);
   });
 
+  it("keeps state in SQLite by default: DATA_DIR ./.data in development, ./data in production", () => {
+    expect(parseConfig({})).toMatchObject({ store: "sqlite", dataDir: "./.data" });
+    const production = parseConfig({
+      NODE_ENV: "production",
+      APP_ORIGIN: "https://app.example.com",
+      SESSION_SECRETS: SECRET,
+      MAIL_TRANSPORT: "smtp",
+      SMTP_URL: "smtp://127.0.0.1:25",
+      MAIL_FROM: "a@example.com",
+    });
+    expect(production).toMatchObject({ store: "sqlite", dataDir: "./data" });
+    expect(parseConfig({ DATA_DIR: "/var/lib/app" })).toMatchObject({ dataDir: "/var/lib/app" });
+  });
+
+  it("uses Redis when REDIS_URL is set, memory only when STORE=memory asks for it", () => {
+    expect(parseConfig({ REDIS_URL: "redis://127.0.0.1:6379" })).toMatchObject({ store: "redis" });
+    expect(parseConfig({ STORE: "memory" })).toMatchObject({ store: "memory" });
+    expect(() => parseConfig({ STORE: "disk" })).toThrow(/STORE/);
+    expect(() => parseConfig({ STORE: "redis" })).toThrow(/REDIS_URL is required when STORE=redis/);
+  });
+
   it("reads LOGIN_GRACE (0–600 s, default 600) and RATE_LIMIT_WINDOW (60–86400 s, default 3600)", () => {
     expect(parseConfig({})).toMatchObject({ loginGraceSeconds: 600, rateLimitWindowSeconds: 3600 });
     expect(parseConfig({ LOGIN_GRACE: "0", RATE_LIMIT_WINDOW: "60" })).toMatchObject({

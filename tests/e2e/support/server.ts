@@ -5,7 +5,8 @@
  * 200; `close()` stops the process and waits for it to exit.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,6 +106,10 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     HOST: "127.0.0.1",
     ...options.env,
   };
+  // The default SQLite store, in a folder of this server's own: no state carries over from
+  // another journey or an earlier run (a journey that needs a restart passes its DATA_DIR).
+  const ownDataDir = env.DATA_DIR ? undefined : mkdtempSync(path.join(tmpdir(), "pls-e2e-data-"));
+  if (ownDataDir) env.DATA_DIR = ownDataDir;
   let command: string;
   let args: string[];
   let cwd: string;
@@ -156,11 +161,13 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     url: (pathname) => new URL(pathname, origin).toString(),
     output,
     async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 
