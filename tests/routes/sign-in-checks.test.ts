@@ -10,6 +10,7 @@ import { AuthError } from "../../adapters/errors";
 import type { AuthAdapter, Identity } from "../../adapters/types";
 import { createSignInLimits, type SignInLimitsOptions } from "../../app/auth/limits.server";
 import * as callback from "../../app/routes/auth.callback";
+import { MemoryStore } from "../../app/store/memory.server";
 import * as dashboard from "../../app/routes/dashboard";
 import * as check from "../../app/routes/login.check";
 import {
@@ -17,6 +18,7 @@ import {
   CookieJar,
   createTestAdapter,
   createTestApp,
+  createTestClock,
   getRequest,
   postForm,
   type RouteResult,
@@ -27,8 +29,11 @@ import { requestEmail, sessionCookies, startSignIn, submitCode } from "../securi
 let app: TestApp;
 afterEach(() => app.close());
 
-const withLimits = (options: Omit<SignInLimitsOptions, "backend"> = {}) =>
-  createTestApp({ limits: createSignInLimits({ backend: { kind: "memory" }, ...options }) });
+function withLimits(options: Omit<SignInLimitsOptions, "store"> = {}): TestApp {
+  const clock = createTestClock();
+  const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+  return createTestApp({ clock, store, limits: createSignInLimits({ store, ...options }) });
+}
 
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
