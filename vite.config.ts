@@ -18,14 +18,7 @@ export default defineConfig(({ command }) => {
       include: ["@vanilla-extract/recipes/createRuntimeFn"],
       // Server-only packages the dependency scan finds through *.server.ts imports; the
       // browser never loads them.
-      exclude: [
-        "@workos-inc/node",
-        "ioredis",
-        "nodemailer",
-        "rate-limiter-flexible",
-        "remix-auth",
-        "zod",
-      ],
+      exclude: ["@workos-inc/node", "ioredis", "nodemailer", "remix-auth", "zod"],
     },
   };
 });
