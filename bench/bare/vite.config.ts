@@ -1,9 +1,11 @@
 import { reactRouter } from "@react-router/dev/vite";
+import { vanillaExtractPlugin } from "@vanilla-extract/vite-plugin";
 import { defineConfig } from "vite";
 
 // Built by bench/run.ts with this folder as the working directory, so the output lands in
-// bench/bare/build and never touches the starter's build or typegen.
+// bench/bare/build and never touches the starter's build or typegen. The vanilla-extract
+// plugin builds the starter's own style files, which the page imports.
 export default defineConfig({
-  plugins: [reactRouter()],
+  plugins: [vanillaExtractPlugin(), reactRouter()],
   build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 });

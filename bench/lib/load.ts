@@ -42,7 +42,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     url: options.url,
     connections: options.connections,
     pipelining: 1,
-    timeout: 10,
+    timeout: 30,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 5 }),
     requests: [request],
   });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -41,6 +41,12 @@ export interface Server {
   pid: number;
   /** Resident set size of the server process, in bytes (from /proc). */
   rss(): number;
+  /**
+   * CPU time the server process has used so far, user + system, every thread (the event
+   * loop, the garbage collector, libuv's pool), in ms, from /proc. The difference around a
+   * run, divided by its requests, is what a request costs, however busy the machine is.
+   */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -54,18 +60,26 @@ export interface StartOptions {
   log: string;
   /** A path that answers 200 once it is ready. */
   readyPath: string;
-  /** Flags for Node itself, before react-router-serve's script. */
+  /** Flags for Node itself, before the script. */
   nodeArgs?: string[];
+  /**
+   * The script and its arguments, run with this Node in `cwd`; by default react-router-serve
+   * on ./build/server/index.js (the bare app). The starter runs its own server.js.
+   */
+  script?: string[];
 }
 
-/** Start react-router-serve on a free 127.0.0.1 port and wait until it answers. */
+/** How the starter's production server is started by `npm start`. */
+export const STARTER_SCRIPT = ["server.js"];
+
+/** Start a server on a free 127.0.0.1 port and wait until it answers. */
 export async function startServer(options: StartOptions): Promise<Server> {
   const port = Number(options.env.PORT ?? (await freePort()));
   const fd = openSync(options.log, "w");
   // A clean environment: a REDIS_URL or SMTP_URL in the caller's shell must not change the run.
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), SERVE_BIN, "./build/server/index.js"],
+    [...(options.nodeArgs ?? []), ...(options.script ?? [SERVE_BIN, "./build/server/index.js"])],
     {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? "", ...options.env, PORT: String(port), HOST: "127.0.0.1" },
@@ -81,6 +95,7 @@ export async function startServer(options: StartOptions): Promise<Server> {
     origin,
     pid,
     rss: () => rssOf(pid),
+    cpuMs: () => cpuMsOf(pid),
     stop: () => stop(child),
   };
 }
@@ -122,6 +137,26 @@ function rssOf(pid: number): number {
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   if (!kb) throw new Error(`no VmRSS for ${pid}`);
   return Number(kb) * 1024;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux). */
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process (all its threads), in ms. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name, in parentheses, may hold spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 (utime) and 15 (stime) of proc(5); the list starts at field 3 (state).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`unreadable /proc/${pid}/stat`);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 function run(

@@ -1,7 +1,18 @@
 import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration } from "react-router";
-import "./app.css";
+import * as ui from "../../../app/components/ui.css";
+import "../../../app/styles/theme.css";
 
-/** The same document shell as the starter's root, minus the session and the CSP nonce. */
+/**
+ * The starter's document shell (app/root.tsx) as a signed-out visitor gets it, with none of
+ * its machinery: no middleware, no session, no CSP nonce, no security headers. The markup and
+ * the CSS are the starter's own (its vanilla-extract files are imported, so the class names
+ * and the stylesheet are the same), and `npm run bench` checks that the two documents match
+ * before it compares them. Keep it in step with app/root.tsx.
+ */
+export function loader() {
+  return { email: null };
+}
+
 export function Layout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
@@ -13,13 +24,15 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <Links />
       </head>
       <body>
-        <header>
-          <Link to="/">Bare React Router</Link>
-          <nav aria-label="Account">
-            <Link to="/">Home</Link>
+        <header className={ui.header}>
+          <Link to="/" className={ui.brand}>
+            Passwordless Starter
+          </Link>
+          <nav className={ui.nav} aria-label="Account">
+            <Link to="/login">Sign in</Link>
           </nav>
         </header>
-        <main>{children}</main>
+        <main className={ui.page}>{children}</main>
         <ScrollRestoration />
         <Scripts />
       </body>

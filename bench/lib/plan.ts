@@ -1,0 +1,59 @@
+/** What one `npm run bench` does; the full plan unless BENCH_QUICK=1 asks for a short one. */
+export interface Plan {
+  quick: boolean;
+  /** Measured rounds after the warm-up round; every target runs once per round. */
+  rounds: number;
+  /** Requests per target per run: the same autocannon settings for every target. */
+  amount: number;
+  connections: number;
+  /** Sign-in starts of the memory phase. */
+  memoryStarts: number;
+  /** Warm-up starts of the memory server (few: their counters are still live at the first reading). */
+  memoryWarmStarts: number;
+  /** LOGIN_TTL of the memory server, in seconds. */
+  memoryLoginTtl: number;
+  /** LOGIN_GRACE of the memory server: records go at their expiry. */
+  memoryLoginGrace: number;
+  /** RATE_LIMIT_WINDOW of the memory server: the shortest the configuration allows. */
+  memoryRateLimitWindow: number;
+  /** Added to TTL + grace + window + the store's sweep interval before the last reading. */
+  memoryMarginSeconds: number;
+  /** `npm start` to the first 200, this many times. */
+  coldStarts: number;
+  microTimeMs: number;
+  /** The phases to run (BENCH_ONLY=rounds,memory,cold,js,micro picks some; all by default). */
+  phases: ReadonlySet<Phase>;
+}
+
+export const PHASES = ["js", "rounds", "micro", "memory", "cold"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/**
+ * BENCH_QUICK=1: two rounds of 400 requests and 10,000 memory starts, for working on the
+ * benchmark or the hot paths; its figures are too few to quote. BENCH_ONLY limits the phases.
+ */
+export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
+  const quick = env.BENCH_QUICK === "1";
+  const only = env.BENCH_ONLY?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of only ?? []) {
+    if (!(PHASES as readonly string[]).includes(name))
+      throw new Error(`BENCH_ONLY: unknown phase "${name}" (phases: ${PHASES.join(", ")})`);
+  }
+  return {
+    quick,
+    rounds: quick ? 2 : 5,
+    amount: quick ? 400 : 2000,
+    connections: 50,
+    memoryStarts: quick ? 10_000 : 100_000,
+    memoryWarmStarts: 500,
+    memoryLoginTtl: 5,
+    memoryLoginGrace: 0,
+    memoryRateLimitWindow: 60,
+    memoryMarginSeconds: 5,
+    coldStarts: quick ? 2 : 5,
+    microTimeMs: quick ? 300 : 1000,
+    phases: new Set((only ?? PHASES) as Phase[]),
+  };
+}

@@ -1,0 +1,65 @@
+import { loadavg } from "node:os";
+import type { LoadResult } from "./load";
+import type { Server } from "./servers";
+
+/** One figure under load: a server, what to send it, and the work around each run. */
+export interface Target {
+  id: string;
+  server: Server;
+  /** Before each run and outside its measurement (a fresh session, codes to verify). */
+  prepare?: () => Promise<void>;
+  run: () => Promise<LoadResult>;
+  /**
+   * After the load and inside the measurement: waits for the work the requests left behind
+   * (the emails POST /login queued), so that their CPU time is counted too and does not
+   * spill into the next target's run.
+   */
+  settle?: (result: LoadResult) => Promise<void>;
+}
+
+/** One run of one target. */
+export interface Measured extends LoadResult {
+  /** CPU time of the server process during the run (and its settling), ms. */
+  cpuMs: number;
+  cpuMsPerRequest: number;
+  /** The 1-minute load average at the end of the run. */
+  loadAverage: number;
+}
+
+/**
+ * Each target alone under load, never two at once: round r runs the targets in the order
+ * rotated by r (A B C, B C A, C A B, …), so no target always follows the same one. The first
+ * round warms every server up and is not kept.
+ */
+export async function runRounds(
+  targets: readonly Target[],
+  rounds: number,
+  onRound: (round: number, runs: ReadonlyMap<string, Measured>) => void,
+): Promise<Map<string, Measured[]>> {
+  const results = new Map<string, Measured[]>(targets.map((target) => [target.id, []]));
+  for (let round = 0; round <= rounds; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+    const runs = new Map<string, Measured>();
+    for (const target of order) {
+      const measured = await measure(target);
+      runs.set(target.id, measured);
+      if (round > 0) results.get(target.id)?.push(measured);
+    }
+    onRound(round, runs);
+  }
+  return results;
+}
+
+async function measure(target: Target): Promise<Measured> {
+  await target.prepare?.();
+  const before = target.server.cpuMs();
+  const result = await target.run();
+  await target.settle?.(result);
+  const cpuMs = target.server.cpuMs() - before;
+  return {
+    ...result,
+    cpuMs,
+    cpuMsPerRequest: cpuMs / result.requests,
+    loadAverage: Number((loadavg()[0] ?? 0).toFixed(2)),
+  };
+}

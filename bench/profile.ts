@@ -1,0 +1,154 @@
+/**
+ * `npx tsx bench/profile.ts [target] [requests]`: where one target's time goes.
+ *
+ * Runs the current production build (run `npm run build` first; the bare app must have
+ * been built by `npm run bench`) under `node --cpu-prof`, warms it up, sends `requests`
+ * (default 6000) at 50 connections, stops it, and prints the profile's busy time by package
+ * and by function, with the CPU ms per request from /proc. Targets: `out` (/ signed out),
+ * `in` (/ signed in), `dashboard`, `login-post`, `healthz`, `bare`. The .cpuprofile stays in
+ * bench/results/profiles/ for Chrome DevTools or speedscope; `npx tsx bench/profile.ts
+ * file.cpuprofile` summarises one again.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSmtpSink } from "../tests/support/smtp-sink";
+import { load } from "./lib/load";
+import { freePort, startServer, STARTER_SCRIPT, type Server } from "./lib/servers";
+import { distinctLogins, signIn } from "./lib/signin";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(ROOT, "bench", "results", "profiles");
+
+const TARGETS = ["out", "in", "dashboard", "login-post", "healthz", "bare"] as const;
+type Target = (typeof TARGETS)[number];
+
+async function main() {
+  // A .cpuprofile already taken: only summarise it.
+  if (process.argv[2]?.endsWith(".cpuprofile")) return summarise(process.argv[2]);
+  const target = (process.argv[2] ?? "in") as Target;
+  if (!TARGETS.includes(target)) throw new Error(`target: one of ${TARGETS.join(", ")}`);
+  const amount = Number(process.argv[3] ?? 6000);
+  const dir = join(OUT, `${target}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const sink = await startSmtpSink();
+  const port = await freePort();
+  const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+  const server: Server =
+    target === "bare"
+      ? await startServer({
+          name: "bare",
+          cwd: join(ROOT, "bench", "bare"),
+          env: { NODE_ENV: "production", PORT: String(port) },
+          log: join(dir, "server.log"),
+          readyPath: "/",
+          nodeArgs,
+        })
+      : await startServer({
+          name: "starter",
+          cwd: ROOT,
+          script: STARTER_SCRIPT,
+          env: {
+            NODE_ENV: "production",
+            AUTH_ADAPTER: "local",
+            SESSION_SECRETS: randomBytes(36).toString("base64url"),
+            RATE_LIMIT_IP_PER_HOUR: "1000000000",
+            MAIL_TRANSPORT: "smtp",
+            SMTP_URL: sink.url,
+            MAIL_FROM: "Bench <bench@example.com>",
+            PORT: String(port),
+            APP_ORIGIN: `http://127.0.0.1:${port}`,
+            DATA_DIR: join(dir, "data"),
+          },
+          log: join(dir, "server.log"),
+          readyPath: "/healthz",
+          nodeArgs,
+        });
+  try {
+    const cookie =
+      target === "in" || target === "dashboard"
+        ? await signIn(server, sink, "profile@example.com")
+        : undefined;
+    const path = { dashboard: "/dashboard", healthz: "/healthz" }[target as string] ?? "/";
+    const run = (requests: number, prefix: string) =>
+      target === "login-post"
+        ? load({
+            url: `${server.origin}/login`,
+            connections: 50,
+            amount: requests,
+            method: "POST",
+            expectStatus: 303,
+            setup: distinctLogins(server, prefix),
+          })
+        : load({
+            url: `${server.origin}${path}`,
+            connections: 50,
+            amount: requests,
+            headers: cookie ? { Cookie: cookie } : undefined,
+            expectStatus: 200,
+          });
+    await run(1000, "warm");
+    const before = server.cpuMs();
+    const result = await run(amount, "profile");
+    const cpu = server.cpuMs() - before;
+    process.stdout.write(
+      `${target}: ${result.requests} requests, ${result.rps.toFixed(0)}/s, ${(cpu / result.requests).toFixed(3)} ms CPU per request\n`,
+    );
+  } finally {
+    await server.stop();
+    await sink.close();
+  }
+  const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  summarise(join(dir, file));
+  rmSync(join(dir, "data"), { recursive: true, force: true });
+}
+
+interface Profile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time by package (or file) and by function, as shares of the busy (non-idle) time. */
+function summarise(file: string) {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const byPackage = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = nodes.get(id)?.callFrame;
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (!frame || frame.functionName === "(idle)") return;
+    busy += dt;
+    const url = frame.url.replace(/^file:\/\//, "");
+    const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+    const where =
+      inModules ??
+      (url.startsWith("node:")
+        ? url.replace(/^node:(internal\/)?/, "node:").replace(/\/[^/]*$/, "")
+        : url
+          ? url.replace(`${ROOT}/`, "")
+          : frame.functionName);
+    byPackage.set(where, (byPackage.get(where) ?? 0) + dt);
+    const name = `${frame.functionName || "(anonymous)"} ${url.split("/").slice(-1)[0] ?? ""}:${frame.lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + dt);
+  });
+  const top = (map: Map<string, number>, n: number) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([key, us]) => `  ${((us / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
+      .join("\n");
+  process.stdout.write(
+    `profile ${file}\nbusy ${(busy / 1000).toFixed(0)} ms; by package or file:\n${top(byPackage, 20)}\n` +
+      `by function:\n${top(byFunction, 30)}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
