@@ -1,6 +1,5 @@
-import { createCookie, type Cookie } from "react-router";
 import type { Delivered } from "../../adapters/types";
-import { createSealer } from "../lib/aead.server";
+import { createSealedCookie } from "../lib/sealed-cookie.server";
 import { systemClock, type Clock } from "../lib/clock";
 import {
   hmacHex,
@@ -57,16 +56,14 @@ export interface PendingLoginOptions {
 export function createPendingLoginStore(options: PendingLoginOptions): PendingLoginStore {
   const clock = options.clock ?? systemClock;
   const ttlSeconds = Math.min(options.ttlSeconds, 600);
-  const sealer = createSealer(options.secrets, "pending-login");
   const stateKeys = options.secrets.map((secret) => deriveKey(secret, "pending-state"));
   const cookieName = options.secure ? "__Host-pending" : "pending";
-  const cookie: Cookie = createCookie(cookieName, {
-    httpOnly: true,
+  // Sealed, because it holds the address; the seal is also its only signature (S19, S24).
+  const cookie = createSealedCookie({
+    name: cookieName,
+    secrets: options.secrets,
+    purpose: "pending-login",
     secure: options.secure,
-    sameSite: "lax",
-    path: "/",
-    secrets: [...options.secrets],
-    maxAge: ttlSeconds,
   });
 
   return {
@@ -82,17 +79,8 @@ export function createPendingLoginStore(options: PendingLoginOptions): PendingLo
       };
     },
     async read(request) {
-      const header = request.headers.get("Cookie");
-      if (!header || !header.includes(`${cookieName}=`) || header.length > 16_384) return null;
-      let sealed: unknown;
-      try {
-        sealed = await cookie.parse(header);
-      } catch {
-        return null;
-      }
-      if (typeof sealed !== "string") return null;
-      const json = sealer.open(sealed);
-      if (json === null) return null;
+      const json = cookie.open(request.headers.get("Cookie"));
+      if (json === "absent" || json === "invalid") return null;
       try {
         const pending = JSON.parse(json) as PendingLogin;
         if (typeof pending.expiresAt !== "number" || pending.expiresAt <= clock()) return null;
@@ -103,10 +91,10 @@ export function createPendingLoginStore(options: PendingLoginOptions): PendingLo
     },
     commit(pending) {
       const remaining = Math.max(1, Math.floor((pending.expiresAt - clock()) / 1000));
-      return cookie.serialize(sealer.seal(JSON.stringify(pending)), { maxAge: remaining });
+      return Promise.resolve(cookie.serialize(JSON.stringify(pending), remaining));
     },
     clear() {
-      return cookie.serialize("", { maxAge: 0, expires: new Date(0) });
+      return Promise.resolve(cookie.clear);
     },
     nonceHash(pending) {
       return sha256Hex(pending.nonce);

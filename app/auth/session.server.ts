@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createCookieSessionStorage, data, type SessionStorage } from "react-router";
+import { data } from "react-router";
 import { isIP } from "node:net";
 import type { Identity } from "../../adapters/types";
-import { createSealer } from "../lib/aead.server";
+import { createSealedCookie } from "../lib/sealed-cookie.server";
 import { systemClock, type Clock } from "../lib/clock";
 import { randomId, sha256Hex } from "../lib/crypto.server";
 import { isStoreUnavailableError } from "../store/errors";
@@ -171,19 +171,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   const idleMs = options.idleTimeoutSeconds * 1000;
   const rollMs = options.rollIntervalMs ?? 60_000;
   const maxSessions = options.maxSessionsPerUser ?? 50;
-  const sealer = createSealer(options.secrets, "session");
   // __Host- pins the cookie to this exact host over https, with Path=/ and no Domain (S18).
   const cookieName = options.secure ? "__Host-session" : "session";
-  const storage: SessionStorage<{ v: string }> = createCookieSessionStorage({
-    cookie: {
-      name: cookieName,
-      httpOnly: true,
-      secure: options.secure,
-      sameSite: "lax",
-      path: "/",
-      secrets: [...options.secrets],
-      maxAge: options.maxAgeSeconds,
-    },
+  // The sealed payload is the whole cookie: the seal authenticates it (S19, S24).
+  const cookie = createSealedCookie({
+    name: cookieName,
+    secrets: options.secrets,
+    purpose: "session",
+    secure: options.secure,
   });
   const cache = new WeakMap<Request, Promise<SessionRead>>();
 
@@ -205,28 +200,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   }
 
   async function commit(payload: SessionPayload): Promise<string> {
-    const session = await storage.getSession();
-    session.set("v", sealer.seal(JSON.stringify(payload)));
     // Max-Age is only a hint to the browser; the server checks the stamps (S21).
     const remaining = Math.max(1, Math.floor((payload.iat + maxAgeMs - clock()) / 1000));
-    return storage.commitSession(session, { maxAge: remaining });
+    return cookie.serialize(JSON.stringify(payload), remaining);
   }
 
   async function decode(request: Request): Promise<SessionPayload | "absent" | "invalid"> {
-    const header = request.headers.get("Cookie");
-    if (!header || !header.includes(`${cookieName}=`)) return "absent";
-    // A huge or malformed cookie is treated as no session, never as an error (S26).
-    if (header.length > 16_384) return "invalid";
-    let sealed: unknown;
-    try {
-      const session = await storage.getSession(header);
-      sealed = session.get("v");
-    } catch {
-      return "invalid";
-    }
-    if (typeof sealed !== "string") return "invalid";
-    const json = sealer.open(sealed);
-    if (json === null) return "invalid";
+    // A huge, malformed or foreign cookie is treated as no session, never as an error (S26).
+    const json = cookie.open(request.headers.get("Cookie"));
+    if (json === "absent" || json === "invalid") return json;
     try {
       const payload = JSON.parse(json) as SessionPayload;
       if (
@@ -310,7 +292,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   }
 
   async function clearCookie(): Promise<string> {
-    return storage.destroySession(await storage.getSession());
+    return cookie.clear;
   }
 
   return {
