@@ -11,7 +11,7 @@ import {
   type RouterContextProvider,
 } from "react-router";
 import { nonceContext } from "./auth/middleware.server";
-import { ConfigError } from "./config.server";
+import { ConfigError, type Config } from "./config.server";
 import { getServices } from "./services.server";
 import { DatabaseOpenError } from "./store/sqlite/database.server";
 
@@ -107,22 +107,37 @@ export default function handleRequest(
  */
 function setDocumentHeaders(headers: Headers, nonce: string) {
   const { config } = getServices();
-  const dev = !config.production;
-  const csp = [
-    "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}'${dev ? " 'unsafe-eval'" : ""}`,
-    `style-src 'self'${dev ? " 'unsafe-inline'" : ""}`,
-    "img-src 'self' data:",
-    `connect-src 'self'${dev ? " ws: wss:" : ""}`,
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "object-src 'none'",
-  ].join("; ");
-  headers.set("Content-Security-Policy", csp);
+  const csp = policyAround(config);
+  headers.set("Content-Security-Policy", `${csp.before}${nonce}${csp.after}`);
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("X-Frame-Options", "DENY");
   if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "same-origin");
   if (config.secure)
     headers.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+}
+
+/** The policy before and after the nonce, built once per configuration, not per page. */
+const policies = new WeakMap<Config, { before: string; after: string }>();
+
+function policyAround(config: Config): { before: string; after: string } {
+  let parts = policies.get(config);
+  if (!parts) {
+    const dev = !config.production;
+    const [before = "", after = ""] = [
+      "default-src 'self'",
+      `script-src 'self' 'nonce-{nonce}'${dev ? " 'unsafe-eval'" : ""}`,
+      `style-src 'self'${dev ? " 'unsafe-inline'" : ""}`,
+      "img-src 'self' data:",
+      `connect-src 'self'${dev ? " ws: wss:" : ""}`,
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "object-src 'none'",
+    ]
+      .join("; ")
+      .split("{nonce}");
+    parts = { before, after };
+    policies.set(config, parts);
+  }
+  return parts;
 }
