@@ -4,6 +4,7 @@
 // never reaches the access log (S28), and it hands the socket's address to the app, so the
 // per-IP limits work without a proxy (S12). Behind a proxy, set TRUST_PROXY.
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 
 // Before anything loads React or React Router, which pick their build from NODE_ENV.
 process.env.NODE_ENV ??= "production";
@@ -23,7 +24,11 @@ const app = express();
 app.disable("x-powered-by");
 app.use(compression());
 app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
-app.use(express.static("build/client", { maxAge: "1h" }));
+// The other files of build/client (favicon, robots.txt, …) are listed once at start and served
+// by exact path, so a page request never costs a filesystem lookup.
+const clientFiles = publicFiles("build/client");
+const serveClientFile = express.static("build/client", { maxAge: "1h", index: false });
+app.use((req, res, next) => (clientFiles.has(req.path) ? serveClientFile(req, res, next) : next()));
 app.use((req, res, next) => {
   req.headers[addressHeader] = req.socket.remoteAddress ?? "";
   const started = process.hrtime.bigint();
@@ -45,4 +50,15 @@ const server = app.listen(port, host, () => {
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => server.close(() => process.exit(0)));
+}
+
+/** URL paths of the files under `dir`, except assets/ (served above with its own caching). */
+function publicFiles(dir) {
+  const files = new Set();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = `${entry.parentPath}/${entry.name}`.slice(dir.length);
+    if (!path.startsWith("/assets/")) files.add(path);
+  }
+  return files;
 }
