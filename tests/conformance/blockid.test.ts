@@ -7,6 +7,8 @@ runAdapterConformance({
   proofKinds: ["link"],
   ttlMs: 600_000,
   bindsLinkToBrowser: true,
+  supersedes: true,
+  hasProvider: true,
   async setup() {
     let now = Date.UTC(2030, 0, 1);
     const emulator = await startBlockIdEmulator({ now });
@@ -32,6 +34,16 @@ runAdapterConformance({
       },
       breakProvider() {
         emulator.fault("all", "error");
+      },
+      rateLimitProvider(seconds) {
+        emulator.fault("all", { status: 429, headers: { "Retry-After": String(seconds) } });
+      },
+      faults: {
+        unreachable: () => emulator.fault("all", "unreachable"),
+        "a malformed answer": () => emulator.fault("all", "malformed"),
+        "HTTP 401": () => emulator.fault("all", { status: 401 }),
+        "HTTP 503 with a body that is not JSON": () =>
+          emulator.fault("all", { status: 503, body: "<html>busy</html>" }),
       },
       teardown: () => emulator.close(),
     };

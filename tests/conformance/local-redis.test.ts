@@ -28,6 +28,9 @@ runAdapterConformance({
   proofKinds: ["link", "code"],
   ttlMs: 600_000,
   bindsLinkToBrowser: true,
+  maxCodeAttempts: 5,
+  supersedes: true,
+  hasProvider: false,
   async setup() {
     // The adapter checks expiry against its own (injected) clock; Redis only has to keep
     // the records at least that long, which its TTLs (lifetime + grace) do in real time.

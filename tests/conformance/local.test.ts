@@ -3,6 +3,7 @@ import { createLocalAdapter } from "../../adapters/local";
 import type { EmailMessage, Mailer } from "../../app/mail/types";
 import { Outbox } from "../../app/mail/outbox.server";
 import { MemoryStore } from "../../app/store/memory.server";
+import type { Store } from "../../app/store/types";
 import { appEmailProof } from "./harnesses/outbox";
 import { runAdapterConformance } from "./suite";
 
@@ -11,18 +12,23 @@ runAdapterConformance({
   proofKinds: ["link", "code"],
   ttlMs: 600_000,
   bindsLinkToBrowser: true,
+  maxCodeAttempts: 5,
+  supersedes: true,
+  // Its only backends are the store and the mailer; their faults are below.
+  hasProvider: false,
   async setup() {
     let now = Date.UTC(2030, 0, 1);
     const clock = () => now;
     const outbox = new Outbox();
-    let broken = false;
+    let broken: unknown;
     const mailer: Mailer = {
       async send(message: EmailMessage) {
-        if (broken) throw new Error("SMTP connection refused");
+        if (broken !== undefined) throw broken;
         await outbox.send(message);
       },
     };
-    const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+    const memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
+    const store = faultyStore(memory);
     const adapter = createLocalAdapter({ store, mailer, hashKey: randomBytes(32), clock });
     return {
       adapter,
@@ -31,9 +37,36 @@ runAdapterConformance({
         now += ms;
       },
       breakProvider() {
-        broken = true;
+        broken = new Error("SMTP connection refused");
       },
-      teardown: () => store.close(),
+      faults: {
+        "the mailer throws a string": () => void (broken = "421 try later"),
+        "every store call rejects": () => store.fail("reject"),
+        "the store hands back records that are not JSON": () => store.fail("garbage"),
+      },
+      teardown: () => memory.close(),
     };
   },
 });
+
+/**
+ * The store, with a switch that makes it fail: every call rejects (a disk or network
+ * error), or reads return text that is not a record (a corrupt or foreign value).
+ */
+function faultyStore(store: Store): Store & { fail(mode: "reject" | "garbage"): void } {
+  let mode: "reject" | "garbage" | undefined;
+  const faulty = new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === "fail") return (next: typeof mode) => void (mode = next);
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (mode === "reject") throw new Error("EIO: i/o error");
+        const result = await value.apply(target, args);
+        if (mode === "garbage" && (property === "get" || property === "take")) return "{not json";
+        return result;
+      };
+    },
+  });
+  return faulty as Store & { fail(mode: "reject" | "garbage"): void };
+}

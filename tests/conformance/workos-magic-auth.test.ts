@@ -8,6 +8,7 @@ for (const emailMode of ["workos", "app"] as const) {
       name: "workos-magic-auth",
       emailMode,
       proofKinds: ["code"],
+      supersedes: true,
       build: (client, mailer) => createWorkosMagicAuthAdapter({ client, emailMode, mailer }),
     }),
   );

@@ -8,6 +8,10 @@ for (const emailMode of ["workos", "app"] as const) {
       name: "workos-magic-link",
       emailMode,
       proofKinds: ["callback"],
+      // WorkOS cannot revoke an older passwordless session, so an older link's callback code
+      // still redeems here; the strategy refuses it, because the link's `state` no longer
+      // matches the pending-login cookie of the newer start (tests/flows).
+      supersedes: false,
       build: (client, mailer) => createWorkosMagicLinkAdapter({ client, emailMode, mailer }),
     }),
   );

@@ -118,6 +118,18 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
     expect(calls(flows.emulator, "/sso/token")).toBe(0);
   });
 
+  it("S4: a newer request in the same browser retires the older link, though WorkOS still honours it", async () => {
+    const f = setUp();
+    const jar = new CookieJar();
+    const older = await linkToCallback(f, jar);
+    const newer = await linkToCallback(f, jar);
+    // The older link's state names the first pending sign-in; the cookie holds the second.
+    const refused = await f.callback(older, jar);
+    expect(refused.headers.getSetCookie().some((c) => c.includes("session"))).toBe(false);
+    expect(calls(flows.emulator, "/sso/token")).toBe(0);
+    expectSignedIn(await f.callback(newer, jar), jar, "/dashboard");
+  });
+
   it("a second visit of a used link, and an expired link, end on a clear page (no code offered by this adapter)", async () => {
     const f = setUp();
     const jar = new CookieJar();

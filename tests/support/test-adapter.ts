@@ -69,13 +69,14 @@ export function createTestAdapter(
     check: (p: Pending) => boolean,
   ): Identity {
     if (!pending) throw new AuthError("invalid", "Nothing pending");
+    // A code guessed at five times is dead for good, and says so to every later try.
+    if (pending.tries >= 5) throw new AuthError("too_many_attempts", "Too many wrong codes");
     if (pending.used) throw new AuthError("used", "Already used");
     if (byEmail.get(pending.email) !== pending)
       throw new AuthError("invalid", "Superseded by a newer request");
     if (clock() > pending.expiresAt) throw new AuthError("expired", "Expired");
     if (!check(pending)) {
       pending.tries += 1;
-      if (pending.tries >= 5) pending.used = true;
       throw new AuthError(pending.tries >= 5 ? "too_many_attempts" : "invalid", "Wrong");
     }
     if (context.nonceHash !== undefined && context.nonceHash !== pending.nonceHash) {

@@ -58,6 +58,8 @@ export interface WorkosHarnessOptions {
   build(client: WorkosClient, mailer: Outbox, emailMode: WorkosEmailMode): AuthAdapter;
   /** Runs after the emulator reset, before the test (e.g. to take a path down). */
   prepare?(emulator: WorkosEmulator): void;
+  /** See {@link ConformanceHarness.supersedes}; say why when false. */
+  supersedes: boolean;
 }
 
 /**
@@ -75,6 +77,10 @@ export function workosHarness(options: WorkosHarnessOptions): ConformanceHarness
     // WorkOS's codes (Magic Auth, and the one a Magic Link redirect carries) live 10 minutes.
     ttlMs: 600_000,
     bindsLinkToBrowser: false,
+    // WorkOS counts the wrong tries of a Magic Auth code: the sixth answer is "too many".
+    maxCodeAttempts: 5,
+    supersedes: options.supersedes,
+    hasProvider: true,
     async setup() {
       emulator ??= await startWorkosEmulator();
       const server = emulator;
@@ -97,6 +103,16 @@ export function workosHarness(options: WorkosHarnessOptions): ConformanceHarness
           workosProof(deliveredTo(server, outbox, options.emailMode, email), email, kind),
         advance: (ms) => server.advance(ms),
         breakProvider: () => server.failNext("*", { status: 500, times: Infinity }),
+        rateLimitProvider: (seconds) =>
+          server.failNext("*", { status: 429, retryAfter: seconds, times: Infinity }),
+        faults: {
+          "HTTP 503": () => server.failNext("*", { status: 503, times: Infinity }),
+          "HTTP 401": () => server.failNext("*", { status: 401, times: Infinity }),
+          "HTTP 404": () => server.failNext("*", { status: 404, times: Infinity }),
+          "a body that is not JSON": () =>
+            server.failNext("*", { status: 500, body: "<html>oops</html>", times: Infinity }),
+          "the connection dropped": () => server.failNext("*", { drop: true, times: Infinity }),
+        },
       };
     },
   };
