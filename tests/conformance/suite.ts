@@ -14,7 +14,7 @@
  * deliberately broken adapters of tests/conformance/broken and show that each one fails.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isAuthError, type AuthError, type AuthErrorCode } from "../../adapters/errors";
 import type {
   AuthAdapter,
