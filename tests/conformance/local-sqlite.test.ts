@@ -30,6 +30,9 @@ runAdapterConformance({
   proofKinds: ["link", "code"],
   ttlMs: 600_000,
   bindsLinkToBrowser: true,
+  maxCodeAttempts: 5,
+  supersedes: true,
+  hasProvider: false,
   async setup() {
     let now = Date.UTC(2030, 0, 1);
     const clock = () => now;
