@@ -20,7 +20,17 @@ export type AuthErrorCode =
   /** The server is set up wrong (bad API key, missing setting). Never the person's fault. */
   | "misconfigured"
   /** The link was confirmed in a browser that did not start the sign-in (S8). */
-  | "not_same_browser";
+  | "not_same_browser"
+  /**
+   * The proof was right, but this address has no account and new ones are not being made
+   * (`SIGN_UP=closed`, or the first-sign-in hook refused). Said only after the inbox was proved.
+   */
+  | "sign_up_closed"
+  /**
+   * The proof was right, and the address belongs to an account that signs in another way,
+   * which is not linked automatically (`LINK_BY_EMAIL=0`). Said only after the inbox was proved.
+   */
+  | "account_exists";
 
 const BRAND = Symbol.for("passwordless-starter.AuthError");
 

@@ -30,6 +30,18 @@ export interface Identity {
   lastName?: string;
   /** The adapter that verified the proof (for the fallback: the one that issued it). */
   adapter: string;
+  /**
+   * The namespace in which `id` is unique, when several adapters share one (WorkOS Magic
+   * Link and Magic Auth both answer with WorkOS user ids: `"workos"`). Defaults to `adapter`.
+   * The users table links `(provider, id)` to one user.
+   */
+  provider?: string;
+  /**
+   * False when the provider vouches for the person but not for the address. Every proof the
+   * starter accepts proves the inbox (an emailed link or code, WorkOS's verified profile), so
+   * adapters leave this out; an identity with `false` is never linked to a user by address.
+   */
+  emailVerified?: boolean;
 }
 
 /** What reached the person's inbox. */

@@ -91,6 +91,9 @@ function coreVariables({ production, appSendsMail }: CoreContext) {
     // working directory, like `npm start` itself.
     DATA_DIR: text({ default: production ? "./data" : "./.data" }),
     STORE: oneOf(["memory", "sqlite", "redis"]),
+    // Join a sign-in method to the user with the same verified address (README, "Users").
+    LINK_BY_EMAIL: oneOf(["1", "0", "true", "false"], { default: "1" }),
+    SIGN_UP: oneOf(["open", "closed"], { default: "open" }),
     TRUST_PROXY: integer({ default: 0, min: 0, max: 10 }),
     RATE_LIMIT_EMAIL_SPACING: integer({ default: 60, min: 0, max: 3600, unit: "seconds" }),
     RATE_LIMIT_EMAIL_PER_HOUR: integer({ default: 5, min: 1 }),
@@ -184,6 +187,10 @@ function buildConfig(env: Values<CoreVariables>, adapter: ChosenAdapter, product
      */
     store: env.STORE ?? (env.REDIS_URL ? "redis" : "sqlite"),
     dataDir: env.DATA_DIR,
+    users: {
+      linkByEmail: env.LINK_BY_EMAIL === "1" || env.LINK_BY_EMAIL === "true",
+      signUp: env.SIGN_UP,
+    },
     trustProxy: env.TRUST_PROXY,
     rateLimitIpPerHour: env.RATE_LIMIT_IP_PER_HOUR,
     rateLimitEmailSpacingSeconds: env.RATE_LIMIT_EMAIL_SPACING,

@@ -5,6 +5,7 @@ import type { AuthAdapter } from "../adapters/types";
 import { createPendingLoginStore, type PendingLoginStore } from "./auth/pending.server";
 import { createSessionManager, type SessionManager, type SessionUser } from "./auth/session.server";
 import { EmailLinkStrategy } from "./auth/strategy.server";
+import { createUserService, type UserService } from "./auth/users.server";
 import { parseConfig, type Config } from "./config.server";
 import { socketAddress } from "./lib/client-address.server";
 import { systemClock, type Clock } from "./lib/clock";
@@ -19,6 +20,9 @@ import { createRedisClient, createRedisStore } from "./store/redis.server";
 import { DatabaseOpenError, openDatabase, type Database } from "./store/sqlite/database.server";
 import { createSqliteStore } from "./store/sqlite/store.server";
 import type { Store } from "./store/types";
+import { MemoryUserStore } from "./store/users/memory.server";
+import { createRedisUserStore } from "./store/users/redis.server";
+import type { UserStore } from "./store/users/types";
 
 /** Everything the routes use, built once from the configuration. */
 export interface Services {
@@ -36,6 +40,8 @@ export interface Services {
   outbox?: Outbox;
   adapter: AuthAdapter;
   sessions: SessionManager;
+  /** Users and their sign-in methods; sign-in resolves an identity to a user here. */
+  users: UserService;
   pending: PendingLoginStore;
   limits?: EmailLinkStrategy.Limits;
   authenticator: Authenticator<SessionUser>;
@@ -49,6 +55,8 @@ export interface Services {
 export interface ServiceOverrides {
   clock?: Clock;
   store?: Store;
+  /** The users store; by default the backend the store uses (Redis with REDIS_URL). */
+  userStore?: UserStore;
   mailer?: Mailer;
   adapter?:
     | AuthAdapter
@@ -103,6 +111,21 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     store,
     clock,
   });
+  const userStore =
+    overrides.userStore ??
+    (redis && config.redis
+      ? createRedisUserStore({ client: redis, prefix: config.redis.prefix, clock })
+      : new MemoryUserStore({ clock }));
+  const users = createUserService({
+    store: userStore,
+    clock,
+    linkByEmail: config.users.linkByEmail,
+    signUp: config.users.signUp,
+    // Deleting an account signs the person out on every device. Add what else your app
+    // keeps per user id here (passkeys, uploads…): it goes before the user record does.
+    cleanups: [(userId) => sessions.revokeAllFor(userId)],
+    log,
+  });
   const pending = createPendingLoginStore({
     secrets: config.sessionSecrets,
     secure: config.secure,
@@ -133,6 +156,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     mailer,
     outbox,
     sessions,
+    users,
     pending,
     limits,
     log,
@@ -153,7 +177,11 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   authenticator.use(
     new EmailLinkStrategy<SessionUser>(
       { adapter, pending, appOrigin: config.appOrigin, limits, requestInfo, log },
-      async ({ identity }) => identity,
+      // The session holds the user's id, not the provider's: one person, whichever method.
+      async ({ identity }) => ({
+        id: (await users.signIn(identity)).id,
+        adapter: identity.adapter,
+      }),
     ),
     STRATEGY,
   );
@@ -163,6 +191,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     authenticator,
     async close() {
       await store.close();
+      await userStore.close();
       if (redis) redis.disconnect();
       // Last: everything above may still write to it while closing.
       if (database?.isOpen) database.close();

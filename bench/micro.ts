@@ -39,8 +39,7 @@ export async function runMicroBenchmarks(timeMs = 1500): Promise<MicroResult[]> 
     store: sessionStore,
   });
   const { setCookie } = await sessions.create({
-    id: "local_0123456789abcdef",
-    email: "reader@example.com",
+    id: "usr_0123456789abcdef0123456789abcdef",
     adapter: "local",
   });
   const cookie = setCookie.split(";")[0] as string;

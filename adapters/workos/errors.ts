@@ -57,6 +57,9 @@ const MESSAGES: Record<AuthErrorCode, string> = {
   unavailable: "WorkOS is unavailable",
   misconfigured: "WorkOS rejected the app's credentials or settings",
   not_same_browser: "Confirmed from another browser",
+  // The app's own refusals after a verified sign-in; no WorkOS answer maps to these.
+  sign_up_closed: "No account for this address and sign-up is closed",
+  account_exists: "The address belongs to an account that signs in another way",
 };
 
 /**

@@ -11,5 +11,7 @@ export function workosIdentity(
     ...(who.firstName ? { firstName: who.firstName } : {}),
     ...(who.lastName ? { lastName: who.lastName } : {}),
     adapter,
+    // Magic Link and Magic Auth answer with the same WorkOS user ids: one namespace.
+    provider: "workos",
   };
 }

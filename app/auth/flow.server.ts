@@ -4,11 +4,20 @@ import { pageUrl } from "../lib/request-url";
 import { getServices, STRATEGY } from "../services.server";
 import type { ErrorView } from "./messages";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
-import type { SessionInfo, SessionUser } from "./session.server";
+import { oncePerRequest, type SessionInfo, type SessionUser } from "./session.server";
+import type { User } from "./users.server";
 
-/** The signed-in user, or null. */
-export async function getUser(request: Request): Promise<SessionUser | null> {
-  return (await getSession(request))?.user ?? null;
+export type { User };
+
+/**
+ * The signed-in user's record (id, address, names, your own fields), or null when signed
+ * out. Read from the users store once per request, however many loaders ask.
+ */
+export async function getUser(request: Request): Promise<User | null> {
+  const session = await getSession(request);
+  if (!session) return null;
+  const { id } = session.user;
+  return oncePerRequest(request, `user\0${id}`, () => getServices().users.get(id));
 }
 
 export async function getSession(request: Request): Promise<SessionInfo | null> {
@@ -22,13 +31,23 @@ export async function getSession(request: Request): Promise<SessionInfo | null> 
 export async function requireSession(request: Request): Promise<SessionInfo> {
   const session = await getSession(request);
   if (session) return session;
-  const url = pageUrl(request);
-  const returnTo = safeReturnTo(`${url.pathname}${url.search}`, DEFAULT_RETURN_TO);
-  throw redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+  throw toLogin(request);
 }
 
-export async function requireUser(request: Request): Promise<SessionUser> {
-  return (await requireSession(request)).user;
+/**
+ * The signed-in user's record, or the same redirect to /login as {@link requireSession}.
+ * A session whose user is gone (the account was deleted) counts as signed out.
+ */
+export async function requireUser(request: Request): Promise<User> {
+  const user = await getUser(request);
+  if (user) return user;
+  throw toLogin(request);
+}
+
+function toLogin(request: Request): Response {
+  const url = pageUrl(request);
+  const returnTo = safeReturnTo(`${url.pathname}${url.search}`, DEFAULT_RETURN_TO);
+  return redirect(`/login?returnTo=${encodeURIComponent(returnTo)}`);
 }
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -41,6 +60,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   unavailable: 503,
   misconfigured: 503,
   not_same_browser: 403,
+  sign_up_closed: 403,
+  account_exists: 409,
 };
 
 /** An AuthError as page data with a fitting status (never 500). */

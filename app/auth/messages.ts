@@ -74,5 +74,19 @@ export function describeError(error: ErrorView): {
           "For your safety, a link signs you in only in the browser where you asked for it, and only for a few minutes. Enter the code from the same email in the tab where you started; if that was here, the request has expired: start again.",
         next: "use-code",
       };
+    case "sign_up_closed":
+      return {
+        title: "No account for this address",
+        message:
+          "You proved this address is yours, but it has no account here and new accounts are not open. If you have an account under another address, sign in with that one; otherwise ask whoever runs this site to invite you.",
+        next: "start-over",
+      };
+    case "account_exists":
+      return {
+        title: "Sign in the way you did before",
+        message:
+          "This address already has an account that signs in another way, and this site does not join them automatically. Sign in with the method you used before.",
+        next: "start-over",
+      };
   }
 }

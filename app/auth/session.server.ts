@@ -1,21 +1,32 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { data } from "react-router";
 import { isIP } from "node:net";
-import type { Identity } from "../../adapters/types";
 import { createSealedCookie } from "../lib/sealed-cookie.server";
 import { systemClock, type Clock } from "../lib/clock";
 import { randomId, sha256Hex } from "../lib/crypto.server";
 import { isStoreUnavailableError } from "../store/errors";
 import type { Store } from "../store/types";
 
-/** What the app knows about the signed-in person. */
-export type SessionUser = Identity;
+/**
+ * Whom a session belongs to. Only the user id lives in the cookie; the record itself (the
+ * address, names, the team's fields) is read from the users store, once per request, by
+ * `getUser`/`requireUser` (app/auth/flow.server.ts).
+ */
+export interface SessionUser {
+  /** The user id (`usr_…`, app/store/users): the same whichever method signed the person in. */
+  id: string;
+  /** The adapter (or method, e.g. a passkey) that verified this sign-in. */
+  adapter: string;
+}
 
 /** The sealed payload of a session cookie. Times are ms since the epoch. */
 interface SessionPayload {
   /** Session id, 128 random bits, new at every sign-in (S20). */
   sid: string;
-  user: SessionUser;
+  /** The user id. */
+  uid: string;
+  /** The adapter that verified the sign-in. */
+  by: string;
   /** Issued at: the absolute lifetime counts from here (S21). */
   iat: number;
   /** Last seen: the idle timeout counts from here, rolled forward at most once a minute. */
@@ -147,7 +158,7 @@ async function failClosed<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const requestScope = new AsyncLocalStorage<Map<string, Promise<SessionRead>>>();
+const requestScope = new AsyncLocalStorage<Map<string, Promise<unknown>>>();
 
 /**
  * Run one request's work (the root middleware and every loader and action under it) with
@@ -157,6 +168,30 @@ const requestScope = new AsyncLocalStorage<Map<string, Promise<SessionRead>>>();
  */
 export function inRequestScope<T>(run: () => Promise<T>): Promise<T> {
   return requestScope.run(new Map(), run);
+}
+
+const perRequest = new WeakMap<Request, Map<string, Promise<unknown>>>();
+
+/**
+ * `load()` once per request and `key` (and per Request object outside a scope, e.g. a test
+ * calling a loader directly), as the session read is: what the user record read uses. A
+ * store failure becomes the 503 response (fail closed). Emptied with the session read.
+ */
+export function oncePerRequest<T>(
+  request: Request,
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> {
+  const scope = requestScope.getStore();
+  let own = perRequest.get(request);
+  if (!own) perRequest.set(request, (own = new Map()));
+  let pending = (own.get(key) ?? scope?.get(key)) as Promise<T> | undefined;
+  if (!pending) {
+    pending = failClosed(load);
+    scope?.set(key, pending);
+  }
+  own.set(key, pending);
+  return pending;
 }
 
 /**
@@ -191,7 +226,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   function info(payload: SessionPayload): SessionInfo {
     return {
       id: payload.sid,
-      user: payload.user,
+      user: { id: payload.uid, adapter: payload.by },
       issuedAt: payload.iat,
       lastSeenAt: payload.seen,
       expiresAt: payload.iat + maxAgeMs,
@@ -213,6 +248,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const payload = JSON.parse(json) as SessionPayload;
       if (
         typeof payload.sid !== "string" ||
+        // A cookie from before sessions held a user id has no `uid`: it is simply signed out.
+        typeof payload.uid !== "string" ||
+        typeof payload.by !== "string" ||
         typeof payload.iat !== "number" ||
         typeof payload.seen !== "number"
       )
@@ -271,7 +309,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     if (expired) return { session: null, setCookie: await clearCookie() };
     const [revoked, notBefore] = await Promise.all([
       store.get(revokedKey(payload.sid)),
-      store.get(notBeforeKey(payload.user.id)),
+      store.get(notBeforeKey(payload.uid)),
     ]);
     if (revoked !== null || (notBefore !== null && payload.iat <= Number(notBefore))) {
       return { session: null, setCookie: await clearCookie() };
@@ -281,7 +319,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       // "Last seen" on the sessions page moves with the cookie's own stamp. A session from
       // before the index existed is listed from its first roll on.
       const meta = (await readMeta(payload.sid)) ?? {
-        uid: payload.user.id,
+        uid: payload.uid,
         created: payload.iat,
         seen: now,
       };
@@ -301,7 +339,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     read(request) {
       const scope = requestScope.getStore();
       const key = `${cookieName}\0${request.headers.get("Cookie") ?? ""}`;
-      let pending = cache.get(request) ?? scope?.get(key);
+      let pending = cache.get(request) ?? (scope?.get(key) as Promise<SessionRead> | undefined);
       if (!pending) {
         pending = failClosed(() => readUncached(request));
         scope?.set(key, pending);
@@ -312,7 +350,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     async create(user, requestInfo = {}) {
       return failClosed(async () => {
         const now = clock();
-        const payload: SessionPayload = { sid: randomId(), user, iat: now, seen: now };
+        const payload: SessionPayload = {
+          sid: randomId(),
+          uid: user.id,
+          by: user.adapter,
+          iat: now,
+          seen: now,
+        };
         // Keep the user's sessions bounded: the least recently active ones beyond the cap
         // are revoked, not merely unlisted, so no live session is missing from the page.
         const live = await store.indexMembers(indexKey(user.id));
@@ -332,9 +376,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       const payload = await decode(request);
       if (typeof payload === "object") {
         // Remembered until the cookie would have died anyway, so a copied cookie stays dead (S22).
-        await failClosed(() => revokeId(payload.user.id, payload.sid, payload.iat));
+        await failClosed(() => revokeId(payload.uid, payload.sid, payload.iat));
       }
       cache.delete(request);
+      perRequest.delete(request);
       requestScope.getStore()?.clear();
       return clearCookie();
     },

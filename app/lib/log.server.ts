@@ -14,7 +14,9 @@ export interface AuthEvent {
     | "callback"
     | "logout"
     | "logout_all"
-    | "revoke";
+    | "revoke"
+    /** The users table: a user created, an identity linked, a sign-up refused, an account deleted. */
+    | "user";
   outcome: string;
   adapter?: string;
   /** SHA-256 of the normalised address, first 16 hex digits: enough to correlate, not to read. */

@@ -1,6 +1,6 @@
 import { data, Form, redirect, useActionData } from "react-router";
 import type { Route } from "./+types/account.sessions";
-import { requireSession } from "../auth/flow.server";
+import { getUser, requireSession } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
 import { Button, Card, Notice, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
@@ -70,6 +70,7 @@ export async function action({ request }: Route.ActionArgs) {
   }
   const handle = field(form, "sessionId").slice(0, 64);
   const isCurrent = handle === services.sessions.handleOf(current.id);
+  const user = await getUser(request);
   const revoked = await services.sessions.revoke(current.user.id, handle);
   if (!revoked && !isCurrent) {
     return data(
@@ -81,7 +82,7 @@ export async function action({ request }: Route.ActionArgs) {
     step: isCurrent ? "logout" : "revoke",
     outcome: "success",
     adapter: current.user.adapter,
-    emailHash: hashEmail(current.user.email),
+    emailHash: user ? hashEmail(user.email) : undefined,
   });
   if (isCurrent) {
     const headers = new Headers({ "Cache-Control": "no-store" });

@@ -1,16 +1,18 @@
 import { Form, Link } from "react-router";
 import type { Route } from "./+types/dashboard";
-import { requireSession } from "../auth/flow.server";
+import { requireSession, requireUser } from "../auth/flow.server";
 import { Button, Card, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 
 export const meta: Route.MetaFunction = () => [{ title: "Dashboard" }];
 
-/** The protected example: only a signed-in person gets past requireSession. */
+/** The protected example: only a signed-in person gets past requireUser. */
 export async function loader({ request }: Route.LoaderArgs) {
-  const session = await requireSession(request);
+  const [session, user] = await Promise.all([requireSession(request), requireUser(request)]);
   return {
-    email: session.user.email,
+    email: user.email,
+    // A field of your own (UserFields in app/auth/users.server.ts).
+    displayName: user.fields.displayName ?? null,
     adapter: session.user.adapter,
     signedInAt: new Date(session.issuedAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),
@@ -19,10 +21,15 @@ export async function loader({ request }: Route.LoaderArgs) {
 }
 
 export default function Dashboard({ loaderData }: Route.ComponentProps) {
-  const { email, adapter, signedInAt, expiresAt, idleExpiresAt } = loaderData;
+  const { email, displayName, adapter, signedInAt, expiresAt, idleExpiresAt } = loaderData;
   return (
     <Card>
       <h1 className={ui.heading}>Dashboard</h1>
+      {displayName ? (
+        <p className={ui.text} data-testid="display-name">
+          Welcome, {displayName}.
+        </p>
+      ) : null}
       <p className={ui.text}>
         You are signed in as <strong data-testid="user-email">{email}</strong>.
       </p>
@@ -42,7 +49,7 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
       </dl>
       <p className={ui.text}>
         <Link to="/account/sessions">Your sessions</Link>: see and end the other browsers where you
-        are signed in.
+        are signed in. <Link to="/account">Your account</Link>: how you sign in, and deleting it.
       </p>
       <Form method="post" action="/logout" className={ui.form}>
         <Button type="submit" kind="secondary">

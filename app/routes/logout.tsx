@@ -1,7 +1,7 @@
 import { Form, redirect } from "react-router";
 import type { Route } from "./+types/logout";
 import { field, readForm } from "../auth/form.server";
-import { getSession } from "../auth/flow.server";
+import { getSession, getUser } from "../auth/flow.server";
 import { Button, Card, SignOutEverywhere } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
@@ -19,6 +19,7 @@ export async function action({ request }: Route.ActionArgs) {
   const services = getServices();
   const form = await readForm(request);
   const session = await getSession(request);
+  const user = session ? await getUser(request) : null;
   const everywhere = field(form, "scope") === "all";
   if (session && everywhere) await services.sessions.revokeAllFor(session.user.id);
   const headers = new Headers({ "Cache-Control": "no-store", "Clear-Site-Data": '"cookies"' });
@@ -28,7 +29,7 @@ export async function action({ request }: Route.ActionArgs) {
       step: everywhere ? "logout_all" : "logout",
       outcome: "success",
       adapter: session.user.adapter,
-      emailHash: hashEmail(session.user.email),
+      emailHash: user ? hashEmail(user.email) : undefined,
     });
   }
   throw redirect("/", { status: 303, headers });

@@ -94,7 +94,7 @@ describe("sign-in with AUTH_ADAPTER=blockid", () => {
     const me = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
     expect(me.data).toMatchObject({ email: "ada@example.com", adapter: "blockid" });
     // The log records each step, never the code or the address (S28).
-    expect(test.events.map((e) => e.step)).toEqual(["start", "link"]);
+    expect(test.events.map((e) => e.step)).toEqual(["start", "link", "user"]);
     expect(JSON.stringify(test.events)).not.toContain(token);
     expect(JSON.stringify(test.events)).not.toContain("ada@example.com");
   });

@@ -231,10 +231,12 @@ describe("S24 rotating the session secrets", () => {
       ),
     );
     const { session } = await app.services.sessions.read(getRequest("/", { cookie: jar }));
-    return session?.user.id as string;
+    // The local adapter's own id for the address: the subject of the user's local identity.
+    const [identity] = await app.userStore.identities(session?.user.id as string);
+    return identity?.subject as string;
   }
 
-  it("keeps local user ids when LOGIN_HASH_SECRET is set, and changes them when it is not", async () => {
+  it("keeps local identity ids when LOGIN_HASH_SECRET is set, and changes them when it is not", async () => {
     const hash = { LOGIN_HASH_SECRET: "h".repeat(40) };
     const before = await signedInUserId({ SESSION_SECRETS: OLD, ...hash });
     expect(await signedInUserId({ SESSION_SECRETS: `${NEW},${OLD}`, ...hash })).toBe(before);

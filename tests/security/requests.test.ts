@@ -231,12 +231,14 @@ describe("S28 logs record every sign-in attempt and outcome, never a secret", ()
 
       const events = lines.filter((line) => line.includes('"type":"auth"'));
       const parsed = events.map((line) => JSON.parse(line) as Record<string, unknown>);
-      // One line each: start, wrong code, other browser, link, (no pending for the replay), logout.
+      // One line each: start, wrong code, other browser, link, the new user, (no pending for
+      // the replay), logout.
       expect(parsed.map((e) => `${String(e.step)}:${String(e.outcome)}`)).toEqual([
         "start:sent",
         "code:invalid",
         "link:not_same_browser",
         "link:success",
+        "user:created",
         "code:no_pending",
         "logout:success",
       ]);
@@ -275,7 +277,7 @@ describe("S28 logs record every sign-in attempt and outcome, never a secret", ()
     const email = await requestEmail(app, jar, "events@example.com");
     await submitCode(jar, email.code as string);
     const text = JSON.stringify(app.events);
-    expect(app.events.map((e) => e.step)).toEqual(["start", "code"]);
+    expect(app.events.map((e) => e.step)).toEqual(["start", "code", "user"]);
     expect(text).not.toContain(email.token as string);
     expect(text).not.toMatch(new RegExp(`(?<![0-9a-f])${email.code as string}(?![0-9a-f])`));
     expect(text).not.toContain("events@example.com");

@@ -9,6 +9,7 @@ import * as check from "../../app/routes/login.check";
 import * as home from "../../app/routes/home";
 import * as logout from "../../app/routes/logout";
 import { MemoryStore } from "../../app/store/memory.server";
+import { MemoryUserStore } from "../../app/store/users/memory.server";
 import {
   callRoute,
   CookieJar,
@@ -254,21 +255,27 @@ describe("S24 secret rotation", () => {
   it("a cookie signed with the old secret still works after rotation; one signed with an unknown secret does not", async () => {
     const clock = createTestClock();
     const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+    const userStore = new MemoryUserStore({ clock });
     const oldSecret = "old-secret-0123456789abcdef0123456789abcdef";
     const newSecret = "new-secret-0123456789abcdef0123456789abcdef";
-    app = createTestApp({ env: { SESSION_SECRETS: oldSecret }, clock, store });
+    app = createTestApp({ env: { SESSION_SECRETS: oldSecret }, clock, store, userStore });
     const jar = new CookieJar();
     await signIn(jar);
     // Deploy: the new secret signs, the old one still verifies. Same store and clock, so the
     // old app must not close the store on the way out.
     app.services.close = async () => {};
-    app = createTestApp({ env: { SESSION_SECRETS: `${newSecret},${oldSecret}` }, clock, store });
+    app = createTestApp({
+      env: { SESSION_SECRETS: `${newSecret},${oldSecret}` },
+      clock,
+      store,
+      userStore,
+    });
     expect(await isSignedIn(jar)).toBe(true);
     // A fresh sign-in is signed with the new secret, and works once the old one is dropped.
     const fresh = new CookieJar();
     await signIn(fresh, "fresh@example.com");
     app.services.close = async () => {};
-    app = createTestApp({ env: { SESSION_SECRETS: newSecret }, clock, store });
+    app = createTestApp({ env: { SESSION_SECRETS: newSecret }, clock, store, userStore });
     expect(await isSignedIn(fresh)).toBe(true);
     expect(await isSignedIn(jar)).toBe(false);
   });

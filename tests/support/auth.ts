@@ -15,7 +15,12 @@ import { expect } from "vitest";
 import { createRoutesStub, RouterContextProvider } from "react-router";
 import type { AuthAdapter, Identity } from "../../adapters/types";
 import { authMiddleware } from "../../app/auth/middleware.server";
-import type { SessionUser } from "../../app/auth/session.server";
+import type {
+  FirstSignIn,
+  FirstSignInDecision,
+  User,
+  UserFields,
+} from "../../app/auth/users.server";
 import { parseConfig, type Config } from "../../app/config.server";
 import type { Logger, AuthEvent } from "../../app/lib/log.server";
 import { Outbox } from "../../app/mail/outbox.server";
@@ -29,6 +34,8 @@ import {
 } from "../../app/services.server";
 import { MemoryStore } from "../../app/store/memory.server";
 import type { Store } from "../../app/store/types";
+import { MemoryUserStore } from "../../app/store/users/memory.server";
+import type { UserStore } from "../../app/store/users/types";
 import { createTestClock, type TestClock } from "./clock";
 import { readEmail, type ReadEmail } from "./mail";
 
@@ -42,11 +49,11 @@ export const TEST_ORIGIN = "http://localhost:5173";
 /** A 32+ character secret for tests; never use it anywhere else. */
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
 
-export const TEST_USER: SessionUser = {
-  id: "user_test",
-  email: "person@example.com",
-  adapter: "test",
-};
+/** Who `signedInRequest` signs in when a test names nobody. */
+export const TEST_EMAIL = "person@example.com";
+
+/** A session's subject for tests that drive the session manager alone (no user record). */
+export const TEST_USER = { id: "usr_test", adapter: "test" } as const;
 
 export interface TestAppOptions {
   /** Environment variables on top of the test defaults (parsed by the real config module). */
@@ -56,6 +63,8 @@ export interface TestAppOptions {
   limits?: ServiceOverrides["limits"];
   mailer?: Mailer;
   store?: Store;
+  /** The users store; a fresh in-memory one by default. */
+  userStore?: UserStore;
   clock?: TestClock;
 }
 
@@ -64,6 +73,8 @@ export interface TestApp {
   config: Config;
   clock: TestClock;
   store: Store;
+  /** The users store the app signs people into. */
+  userStore: UserStore;
   /** The dev outbox (unless another mailer was given). */
   outbox: Outbox;
   /** Every structured auth log line, in order. */
@@ -90,12 +101,14 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
   });
   const clock = options.clock ?? createTestClock();
   const store = options.store ?? new MemoryStore({ clock, sweepIntervalMs: 0 });
+  const userStore = options.userStore ?? new MemoryUserStore({ clock });
   const outbox = options.mailer instanceof Outbox ? options.mailer : new Outbox({ limit: 200 });
   const events: AuthEvent[] = [];
   const log: Logger = (event) => events.push(event);
   const services = createServices(config, {
     clock,
     store,
+    userStore,
     mailer: options.mailer ?? outbox,
     adapter: options.adapter,
     limits: options.limits ?? null,
@@ -108,6 +121,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     config,
     clock,
     store,
+    userStore,
     outbox,
     events,
     lastEmailTo(address) {
@@ -164,18 +178,63 @@ export function postForm(
   });
 }
 
-/** The identity a signed-in request carries, with defaults for what a test leaves out. */
-export function testUser(user: Partial<Identity> = {}): SessionUser {
-  return { ...TEST_USER, ...user };
+/** A user for a test: any part of the record; the rest is filled in. */
+export interface TestUserInput {
+  /** Normalised like a real sign-in's; `person@example.com` by default. */
+  email?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  /** Your own fields (UserFields in app/auth/users.server.ts). */
+  fields?: UserFields;
+  /** The sign-in method the user has: `{ method: "test", subject: <email> }` by default. */
+  identity?: { method: string; subject: string };
 }
 
 /**
- * A request with a valid session cookie for `user`, made by the real session code of the
- * installed app (same secrets, same expiry rules). Needs a test app (createTestApp).
+ * Create a real user record, with one identity, in the installed app's users store: what a
+ * first sign-in would have made. Needs a test app (createTestApp).
+ *
+ * @example
+ * const ada = await createTestUser({ email: "ada@example.com", fields: { displayName: "Ada" } });
+ */
+export async function createTestUser(input: TestUserInput = {}): Promise<User> {
+  const { users, clock } = getServices();
+  const email = input.email ?? TEST_EMAIL;
+  const now = clock();
+  const { user } = await users.store.create(
+    {
+      email,
+      emailVerifiedAt: now,
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+      fields: { ...input.fields } as Record<string, string | number | boolean | null>,
+    },
+    input.identity ?? { method: "test", subject: email },
+  );
+  return user as User;
+}
+
+/** The user record for `user`: that very record, the one with its address, or a new one. */
+async function resolveTestUser(user: User | TestUserInput = {}): Promise<User> {
+  const users = getServices().users;
+  if ("id" in user && typeof user.id === "string") {
+    const found = await users.get(user.id);
+    if (!found) throw new Error(`signedInRequest: no user ${user.id} in the app's users store`);
+    return found;
+  }
+  const existing = await users.store.getByEmail(user.email ?? TEST_EMAIL);
+  return (existing as User | null) ?? createTestUser(user);
+}
+
+/**
+ * A request with a valid session cookie for a real user record, made by the real session
+ * code of the installed app (same secrets, same expiry rules). `user` is a record from
+ * {@link createTestUser}, or what to create one from (an existing address is reused).
+ * Needs a test app (createTestApp).
  */
 export async function signedInRequest(
   url: string,
-  { user, init }: { user?: Partial<Identity>; init?: RequestInit } = {},
+  { user, init }: { user?: User | TestUserInput; init?: RequestInit } = {},
 ): Promise<Request> {
   const headers = new Headers(init?.headers);
   const existing = headers.get("Cookie");
@@ -187,8 +246,9 @@ export async function signedInRequest(
 }
 
 /** The Cookie header pair (`name=value`) of a fresh session for `user`, from the real session code. */
-export async function sessionCookieFor(user: Partial<Identity> = {}): Promise<string> {
-  const { setCookie } = await getServices().sessions.create(testUser(user));
+export async function sessionCookieFor(user: User | TestUserInput = {}): Promise<string> {
+  const record = await resolveTestUser(user);
+  const { setCookie } = await getServices().sessions.create({ id: record.id, adapter: "test" });
   return setCookie.split(";")[0] ?? "";
 }
 
@@ -399,8 +459,8 @@ export interface RenderRouteOptions {
   url: string;
   /** The route's path pattern; the URL's path by default. */
   path?: string;
-  /** Who is signed in; signed out when absent or null. */
-  user?: Partial<Identity> | null;
+  /** Who is signed in (a user record, or what to create one from); signed out when absent or null. */
+  user?: User | TestUserInput | null;
 }
 
 /**
@@ -461,4 +521,4 @@ export async function renderRoute(module: RouteModuleLike, options: RenderRouteO
   return render(createElement(Stub, { initialEntries: [options.url] }));
 }
 
-export type { AuthAdapter, Identity };
+export type { AuthAdapter, FirstSignIn, FirstSignInDecision, Identity, User, UserFields };

@@ -1,11 +1,13 @@
 import { data, redirect } from "react-router";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { getUser } from "../../app/auth/flow.server";
 import { getServices } from "../../app/services.server";
 import {
   callRoute,
   CookieJar,
   createTestApp,
   createTestClock,
+  createTestUser,
   expectRedirectToLogin,
   getRequest,
   postForm,
@@ -21,12 +23,32 @@ beforeEach(() => {
 afterEach(() => app.close());
 
 describe("the testing kit", () => {
-  it("signedInRequest carries a session the real session code accepts, for the given user", async () => {
-    const request = await signedInRequest("/anything", {
-      user: { id: "u9", email: "kit@example.com" },
-    });
+  it("signedInRequest carries a session the real session code accepts, for a real user record", async () => {
+    const kit = await createTestUser({ email: "kit@example.com", firstName: "Kit" });
+    const request = await signedInRequest("/anything", { user: kit });
     const { session } = await getServices().sessions.read(request);
-    expect(session?.user).toMatchObject({ id: "u9", email: "kit@example.com" });
+    expect(session?.user.id).toBe(kit.id);
+    expect(await getUser(request)).toMatchObject({ email: "kit@example.com", firstName: "Kit" });
+  });
+
+  it("signedInRequest with an address signs in that address's user, creating it once", async () => {
+    const first = await getUser(
+      await signedInRequest("/a", { user: { email: "new@example.com" } }),
+    );
+    const again = await getUser(
+      await signedInRequest("/b", { user: { email: "new@example.com" } }),
+    );
+    expect(first?.id).toMatch(/^usr_/);
+    expect(again?.id).toBe(first?.id);
+    expect(await app.userStore.identities(first?.id as string)).toEqual([
+      expect.objectContaining({ method: "test", subject: "new@example.com" }),
+    ]);
+  });
+
+  it("signedInRequest refuses a user record the store does not hold", async () => {
+    await expect(
+      signedInRequest("/a", { user: { id: "usr_gone", email: "gone@example.com" } as never }),
+    ).rejects.toThrow(/no user usr_gone/);
   });
 
   it("the test clock expires kit sessions like real ones", async () => {
