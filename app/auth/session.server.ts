@@ -307,9 +307,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const now = clock();
     const expired = now >= payload.iat + maxAgeMs || now >= payload.seen + idleMs;
     if (expired) return { session: null, setCookie: await clearCookie() };
-    const [revoked, notBefore] = await Promise.all([
-      store.get(revokedKey(payload.sid)),
-      store.get(notBeforeKey(payload.uid)),
+    // Both checks in one store call (one SQLite query, one Redis MGET): this runs on every
+    // request that carries a session.
+    const [revoked, notBefore] = await store.getMany([
+      revokedKey(payload.sid),
+      notBeforeKey(payload.uid),
     ]);
     if (revoked !== null || (notBefore !== null && payload.iat <= Number(notBefore))) {
       return { session: null, setCookie: await clearCookie() };

@@ -77,6 +77,13 @@ export class MemoryStore implements Store {
     return typeof value === "string" ? value : null;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    return keys.map((key) => {
+      const value = this.#live(key)?.value;
+      return typeof value === "string" ? value : null;
+    });
+  }
+
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     assertTtl(ttlMs);
     // Re-insert so the Map's order stays roughly by write time.

@@ -162,6 +162,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
     get: (key) => run("GET", () => client.get(k(key))),
 
+    getMany: (keys) =>
+      keys.length === 0 ? Promise.resolve([]) : run("MGET", () => client.mget(keys.map(k))),
+
     async set(key, value, ttlMs) {
       const px = ttl(ttlMs);
       await run("SET", () => client.set(k(key), value, "PX", px));

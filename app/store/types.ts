@@ -12,6 +12,11 @@
 export interface Store {
   /** The value, or null when absent or expired. */
   get(key: string): Promise<string | null>;
+  /**
+   * Several values in one call (one command, one query), in the order of `keys`; null for
+   * each absent or expired one. What a protected request reads, it reads with one of these.
+   */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
   /** Set (overwrite) a value that expires after `ttlMs`. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /**

@@ -87,6 +87,26 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       });
     });
 
+    describe("getMany: several values in one call", () => {
+      it("answers in the order asked, null for absent keys, and repeats a key asked twice", async () => {
+        await store.set("a", "1", 60_000);
+        await store.set("c", "3", 60_000);
+        expect(await store.getMany(["c", "b", "a", "c"])).toEqual(["3", null, "1", "3"]);
+        expect(await store.getMany([])).toEqual([]);
+        expect(await store.getMany(["nothing"])).toEqual([null]);
+      });
+
+      it("leaves out values past their TTL and counters, sees them as get does", async () => {
+        await store.set("short", "v", TTL);
+        await store.set("long", "w", 60_000);
+        await store.increment("count", 60_000);
+        expect(await store.getMany(["short", "long", "count"])).toEqual(["v", "w", "1"]);
+        await h.advance(TTL * 1.5);
+        expect(await store.getMany(["short", "long"])).toEqual([null, "w"]);
+        expect(await store.get("short")).toBeNull();
+      });
+    });
+
     describe("S3 take: atomic single use", () => {
       it("returns the value once, then null", async () => {
         await store.set("secret", "v", 60_000);

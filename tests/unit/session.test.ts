@@ -50,6 +50,21 @@ describe("sessions", () => {
     expect(setCookie.length).toBeLessThan(1024);
   });
 
+  it("reads a live session with one store call (revocation and not-before together)", async () => {
+    const { sessions, store } = setup();
+    const { setCookie } = await sessions.create(USER);
+    const calls: string[] = [];
+    for (const method of ["get", "getMany", "set", "take", "indexMembers", "indexAdd"] as const) {
+      const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        calls.push(method);
+        return original(...args);
+      };
+    }
+    expect((await sessions.read(requestWith(setCookie))).session?.user.id).toBe(USER.id);
+    expect(calls).toEqual(["getMany"]);
+  });
+
   it("S20 gives a new 128-bit session id at every sign-in", async () => {
     const { sessions } = setup();
     const a = await sessions.create(USER);

@@ -111,6 +111,20 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ),
   } satisfies Record<string, StatementSync>;
 
+  /** `SELECT … WHERE key IN (?, …)` for each number of keys asked for, prepared once. */
+  const getManyByCount = new Map<number, StatementSync>();
+  function getManyStatement(count: number): StatementSync {
+    let statement = getManyByCount.get(count);
+    if (!statement) {
+      statement = db.prepare(
+        `SELECT key, value FROM store_values
+         WHERE key IN (${Array<string>(count).fill("?").join(", ")}) AND expires_at > ?`,
+      );
+      getManyByCount.set(count, statement);
+    }
+    return statement;
+  }
+
   /** Run `work` as one call: any database error becomes StoreUnavailableError. */
   function run<T>(what: string, work: () => T): Promise<T> {
     try {
@@ -173,6 +187,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       run("get", () => {
         const row = sql.get.get(key, clock()) as { value: string } | undefined;
         return row ? row.value : null;
+      }),
+
+    getMany: (keys) =>
+      run("getMany", () => {
+        if (keys.length === 0) return [];
+        const rows = getManyStatement(keys.length).all(...keys, clock()) as Array<{
+          key: string;
+          value: string;
+        }>;
+        const found = new Map(rows.map((row) => [row.key, row.value]));
+        return keys.map((key) => found.get(key) ?? null);
       }),
 
     set: (key, value, ttlMs) =>
