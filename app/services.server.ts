@@ -22,6 +22,7 @@ import { createSqliteStore } from "./store/sqlite/store.server";
 import type { Store } from "./store/types";
 import { MemoryUserStore } from "./store/users/memory.server";
 import { createRedisUserStore } from "./store/users/redis.server";
+import { createSqliteUserStore } from "./store/users/sqlite.server";
 import type { UserStore } from "./store/users/types";
 
 /** Everything the routes use, built once from the configuration. */
@@ -55,7 +56,7 @@ export interface Services {
 export interface ServiceOverrides {
   clock?: Clock;
   store?: Store;
-  /** The users store; by default the backend the store uses (Redis with REDIS_URL). */
+  /** The users store; by default beside the store (SQLite tables, or Redis with REDIS_URL). */
   userStore?: UserStore;
   mailer?: Mailer;
   adapter?:
@@ -111,11 +112,14 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     store,
     clock,
   });
+  // Users live beside the store: tables in the same SQLite file, or records in the same Redis.
   const userStore =
     overrides.userStore ??
     (redis && config.redis
       ? createRedisUserStore({ client: redis, prefix: config.redis.prefix, clock })
-      : new MemoryUserStore({ clock }));
+      : database
+        ? createSqliteUserStore({ database, clock })
+        : new MemoryUserStore({ clock }));
   const users = createUserService({
     store: userStore,
     clock,
