@@ -1,16 +1,29 @@
 /**
  * A WorkOS API emulator: a real HTTP server on 127.0.0.1 that the real `@workos-inc/node`
- * SDK talks to. It covers what the starter uses (passwordless sessions and their link,
- * `/sso/token`, Magic Auth create and authenticate), with WorkOS's status codes and error
+ * SDK talks to. It covers what the starter uses, with WorkOS's status codes and error
  * bodies (as the @workos-inc/node SDK reads them), and lets a test make the next
- * answer fail, be slow, or be rate limited.
+ * answer fail, be slow, or be rate limited:
+ *
+ * - passwordless sessions and their link, `/sso/token` (Magic Link);
+ * - Magic Auth create and authenticate;
+ * - enterprise SSO: organizations with domains and an SSO connection (seeded), the
+ *   organization lookup by domain, connections by organization, the AuthKit authorization
+ *   URL (which "signs in at the IdP" at once and redirects back with a code) and the
+ *   `authorization_code` exchange;
+ * - User Management sessions: every successful authentication creates one, named by the
+ *   `sid` claim of the access token (a JWT); list and revoke;
+ * - MFA: an environment that requires it answers `mfa_enrollment` or `mfa_challenge` with
+ *   a pending authentication token; TOTP enrollment (secret, otpauth URI, QR image),
+ *   challenges, and the `mfa-totp` grant, checking codes by RFC 6238 against the
+ *   emulator's clock, each time step once.
  *
  * Time is the emulator's own: `advance(ms)` moves it forward, so expiry is tested without
  * sleeping. Emails "sent by WorkOS" are recorded, never sent; `lastEmailTo` reads them back.
  */
-import { randomBytes, randomInt } from "node:crypto";
+import { createHmac, randomBytes, randomInt } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { newTotpSecret, verifyTotp } from "./totp";
 
 export interface WorkosEmulatorOptions {
   /** The only API key (and `client_secret`) accepted. */
@@ -23,6 +36,45 @@ export interface WorkosEmulatorOptions {
   onEmail?: (email: SentEmail) => void;
   /** Wrong Magic Auth codes before the code dies. */
   maxCodeAttempts?: number;
+  /** Organizations (with their domains and SSO connection) present from the start and after each reset. */
+  organizations?: OrganizationSeed[];
+  /** The environment's MFA setting: "required" makes every user enroll a TOTP factor. */
+  mfa?: MfaMode;
+}
+
+/** "optional": only users with a factor are challenged; "required": everyone is. */
+export type MfaMode = "optional" | "required";
+
+/** An organization as a test seeds it. */
+export interface OrganizationSeed {
+  /** Defaults to a fresh `org_…` id. */
+  id?: string;
+  name?: string;
+  /** Its verified domains, e.g. ["example.com"]. */
+  domains: string[];
+  /** Its SSO connection: "active" (default), "inactive", or none. */
+  connection?: "active" | "inactive" | "none";
+}
+
+/** What the emulated IdP asserts for a `login_hint` (default: that address). */
+export interface SsoProfileSeed {
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  /** The IdP refuses: the browser comes back with `?error=access_denied`. */
+  deny?: boolean;
+}
+
+/** A User Management session, as the emulator holds it. */
+export interface EmulatedSession {
+  id: string;
+  userId: string;
+  email: string;
+  status: "active" | "revoked";
+  authMethod: "magic_code" | "sso";
+  organizationId?: string;
+  createdAt: number;
+  endedAt?: number;
 }
 
 /** An email WorkOS would have sent. */
@@ -65,6 +117,8 @@ export interface WorkosEmulator {
    * or "*" for every path.
    */
   failNext(path: string, spec: FailureSpec): void;
+  /** Forget every pending failure: WorkOS is back. */
+  clearFailures(): void;
   /** Move the emulator's clock forward. */
   advance(ms: number): void;
   /** Emulator time, ms since the epoch. */
@@ -75,7 +129,19 @@ export interface WorkosEmulator {
   lastEmailTo(email: string): SentEmail | undefined;
   /** Requests received since the last reset (method and path), oldest first. */
   requests(): readonly { method: string; path: string }[];
-  /** Forget sessions, codes, users, emails, failures and clock offset. */
+  /** Add an organization; returns its id and its connection's id. */
+  addOrganization(seed: OrganizationSeed): { id: string; connectionId?: string };
+  /** What the IdP asserts the next times `loginHint` signs in through SSO. */
+  setSsoProfile(loginHint: string, profile: SsoProfileSeed): void;
+  /** Change the environment's MFA setting. */
+  setMfa(mode: MfaMode): void;
+  /** Enroll a verified TOTP factor for `email` (creating the user); returns its secret. */
+  enrollTotp(email: string): { factorId: string; secret: string };
+  /** Every User Management session created since the last reset, oldest first. */
+  userSessions(email?: string): readonly EmulatedSession[];
+  /** The WorkOS user id for `email`, if the user exists. */
+  userId(email: string): string | undefined;
+  /** Forget sessions, codes, users, organizations added since, emails, failures and clock offset. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -107,6 +173,53 @@ interface MagicAuthRecord {
   used: boolean;
 }
 
+interface OrganizationRecord {
+  id: string;
+  name: string;
+  domains: { id: string; domain: string; createdAt: number }[];
+  connection?: { id: string; state: "active" | "inactive"; createdAt: number };
+  createdAt: number;
+}
+
+interface SsoAuthorization {
+  organizationId: string;
+  connectionId: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface FactorRecord {
+  id: string;
+  userId: string;
+  secret: string;
+  issuer: string;
+  totpUser: string;
+  createdAt: number;
+  /** Set once a code for it was accepted (an enrollment is confirmed by its first code). */
+  verified: boolean;
+  /** The last time step accepted: a code works once (RFC 6238 §5.2). */
+  lastStep?: number;
+}
+
+interface ChallengeRecord {
+  id: string;
+  factorId: string;
+  createdAt: number;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface PendingAuthentication {
+  userId: string;
+  authMethod: EmulatedSession["authMethod"];
+  organizationId?: string;
+  expiresAt: number;
+  used: boolean;
+}
+
 interface Failure extends FailureSpec {
   match: (path: string) => boolean;
   left: number;
@@ -124,6 +237,10 @@ class HttpError extends Error {
 
 /** WorkOS's documented lifetimes. */
 const CODE_TTL_MS = 10 * 60_000;
+/** Pending authentication tokens and challenges live ten minutes, like codes. */
+const PENDING_TTL_MS = 10 * 60_000;
+/** WorkOS access tokens live five minutes. */
+const ACCESS_TOKEN_TTL_S = 300;
 const DEFAULT_SESSION_TTL_S = 900;
 /** WorkOS's documented Magic Auth rate limits, per email. */
 const AUTHENTICATE_LIMIT = { max: 10, windowMs: 60_000 };
@@ -142,6 +259,17 @@ function pathMatcher(pattern: string): (path: string) => boolean {
   return (path) => regex.test(path);
 }
 
+/**
+ * The `qr_code` of an enrolled factor: an image data URL, as WorkOS's (a PNG there). The
+ * emulator's is an SVG that carries the otpauth URI as its title; it is not a scannable
+ * code, so people signing in offline use the secret shown beside it.
+ */
+function qrImage(uri: string): string {
+  const escaped = uri.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160" viewBox="0 0 160 160"><title>${escaped}</title><rect width="160" height="160" fill="#fff"/><rect x="10" y="10" width="40" height="40" fill="#000"/><rect x="110" y="10" width="40" height="40" fill="#000"/><rect x="10" y="110" width="40" height="40" fill="#000"/><text x="80" y="86" font-size="14" text-anchor="middle" font-family="monospace">emulator</text></svg>`;
+  return `data:image/svg+xml;base64,${Buffer.from(svg).toString("base64")}`;
+}
+
 /** Start an emulator; `await emulator.close()` when done. */
 export async function startWorkosEmulator(
   options: WorkosEmulatorOptions = {},
@@ -158,11 +286,22 @@ export async function startWorkosEmulator(
   /** The newest Magic Auth per email: a new one supersedes the older. */
   let magicAuths = new Map<string, MagicAuthRecord>();
   /** Stable ids per email, like WorkOS's users and Magic Link profiles. */
-  let users = new Map<string, { userId: string; profileId: string; createdAt: number }>();
+  let users = new Map<
+    string,
+    { userId: string; profileId: string; createdAt: number; firstName?: string; lastName?: string }
+  >();
   let emails: SentEmail[] = [];
   let failures: Failure[] = [];
   let requestLog: { method: string; path: string }[] = [];
   let limits = new Map<string, { count: number; resetAt: number }>();
+  let organizations = new Map<string, OrganizationRecord>();
+  let ssoCodes = new Map<string, SsoAuthorization>();
+  let ssoProfiles = new Map<string, SsoProfileSeed>();
+  let userSessions: EmulatedSession[] = [];
+  let factors = new Map<string, FactorRecord>();
+  let challenges = new Map<string, ChallengeRecord>();
+  let pendingAuthentications = new Map<string, PendingAuthentication>();
+  let mfaMode: MfaMode = options.mfa ?? "optional";
 
   const now = () => Date.now() + offset;
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -176,6 +315,389 @@ export async function startWorkosEmulator(
       users.set(email, user);
     }
     return user;
+  }
+
+  const emailOf = (userId: string) =>
+    [...users].find(([, user]) => user.userId === userId)?.[0] ?? "";
+
+  function seedOrganization(seed: OrganizationSeed): { id: string; connectionId?: string } {
+    const created = now();
+    const org: OrganizationRecord = {
+      id: seed.id ?? id("org"),
+      name: seed.name ?? seed.domains[0] ?? "Organization",
+      domains: seed.domains.map((domain) => ({
+        id: id("org_domain"),
+        domain: domain.toLowerCase(),
+        createdAt: created,
+      })),
+      createdAt: created,
+    };
+    const connection = seed.connection ?? "active";
+    if (connection !== "none")
+      org.connection = { id: id("conn"), state: connection, createdAt: created };
+    organizations.set(org.id, org);
+    return { id: org.id, connectionId: org.connection?.id };
+  }
+  for (const seed of options.organizations ?? []) seedOrganization(seed);
+
+  function formatOrganization(org: OrganizationRecord) {
+    return {
+      object: "organization",
+      id: org.id,
+      name: org.name,
+      allow_profiles_outside_organization: false,
+      domains: org.domains.map((d) => ({
+        object: "organization_domain",
+        id: d.id,
+        domain: d.domain,
+        organization_id: org.id,
+        state: "verified",
+        verification_strategy: "dns",
+        created_at: iso(d.createdAt),
+        updated_at: iso(d.createdAt),
+      })),
+      external_id: null,
+      metadata: {},
+      created_at: iso(org.createdAt),
+      updated_at: iso(org.createdAt),
+    };
+  }
+
+  const list = (data: unknown[]) => ({
+    object: "list",
+    data,
+    list_metadata: { before: null, after: null },
+  });
+
+  /** GET /organizations?domains=a.com[,b.com]: the organizations with one of those domains. */
+  function listOrganizations(query: URLSearchParams): unknown {
+    const wanted = query
+      .getAll("domains")
+      .flatMap((value) => value.split(","))
+      .map((domain) => domain.trim().toLowerCase())
+      .filter(Boolean);
+    const found = [...organizations.values()].filter(
+      (org) => wanted.length === 0 || org.domains.some((d) => wanted.includes(d.domain)),
+    );
+    return list(found.map(formatOrganization));
+  }
+
+  /** GET /connections?organization_id=…: an organization's SSO connections. */
+  function listConnections(query: URLSearchParams): unknown {
+    const orgId = query.get("organization_id");
+    const found = [...organizations.values()].filter(
+      (org) => org.connection && (!orgId || org.id === orgId),
+    );
+    return list(
+      found.map((org) => ({
+        object: "connection",
+        id: org.connection?.id,
+        organization_id: org.id,
+        name: `${org.name} SSO`,
+        connection_type: "OktaSAML",
+        state: org.connection?.state,
+        domains: org.domains.map((d) => ({
+          object: "connection_domain",
+          id: d.id,
+          domain: d.domain,
+        })),
+        created_at: iso(org.connection?.createdAt ?? org.createdAt),
+        updated_at: iso(org.connection?.createdAt ?? org.createdAt),
+      })),
+    );
+  }
+
+  /**
+   * GET /user_management/authorize: where `getAuthorizationUrl` sends the browser. The
+   * emulated IdP signs the person in at once and redirects to `redirect_uri` with a code
+   * and the `state`, or with `?error=` (IdP refused, no active connection).
+   */
+  function authorize(query: URLSearchParams): { status: number; location?: string; body?: string } {
+    const redirectUri = query.get("redirect_uri");
+    if (query.get("client_id") !== clientId) return { status: 400, body: "Invalid client_id." };
+    if (!redirectUri || !URL.canParse(redirectUri))
+      return { status: 400, body: "Invalid redirect_uri." };
+    if (query.get("response_type") !== "code")
+      return { status: 400, body: "response_type must be code." };
+    const target = new URL(redirectUri);
+    const state = query.get("state");
+    const fail = (error: string, description: string) => {
+      target.searchParams.set("error", error);
+      target.searchParams.set("error_description", description);
+      if (state !== null) target.searchParams.set("state", state);
+      return { status: 302, location: target.toString() };
+    };
+    const org = organizations.get(query.get("organization_id") ?? "");
+    if (!org) return fail("organization_invalid", "The organization could not be found.");
+    if (org.connection?.state !== "active")
+      return fail("connection_invalid", "The organization has no active SSO connection.");
+    const loginHint = (query.get("login_hint") ?? "").toLowerCase();
+    const seeded = ssoProfiles.get(loginHint) ?? {};
+    if (seeded.deny) return fail("access_denied", "The identity provider denied the sign-in.");
+    const email = (seeded.email ?? (loginHint || `person@${org.domains[0]?.domain}`)).toLowerCase();
+    const code = id("sso_code");
+    ssoCodes.set(code, {
+      organizationId: org.id,
+      connectionId: org.connection.id,
+      email,
+      firstName: seeded.firstName,
+      lastName: seeded.lastName,
+      expiresAt: now() + CODE_TTL_MS,
+      used: false,
+    });
+    target.searchParams.set("code", code);
+    if (state !== null) target.searchParams.set("state", state);
+    return { status: 302, location: target.toString() };
+  }
+
+  /** A JWT-shaped access token carrying the session id as `sid`, as WorkOS's do. */
+  function accessToken(session: EmulatedSession): string {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const issuedAt = Math.floor(now() / 1000);
+    const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({
+      iss: baseUrl,
+      sub: session.userId,
+      sid: session.id,
+      ...(session.organizationId ? { org_id: session.organizationId } : {}),
+      jti: id("jti"),
+      iat: issuedAt,
+      exp: issuedAt + ACCESS_TOKEN_TTL_S,
+    })}`;
+    return `${body}.${createHmac("sha256", apiKey).update(body).digest("base64url")}`;
+  }
+
+  function formatUser(email: string) {
+    const user = userFor(email);
+    return {
+      object: "user",
+      id: user.userId,
+      email,
+      email_verified: true,
+      first_name: user.firstName ?? null,
+      last_name: user.lastName ?? null,
+      profile_picture_url: null,
+      last_sign_in_at: iso(now()),
+      created_at: iso(user.createdAt),
+      updated_at: iso(now()),
+      external_id: null,
+      metadata: {},
+    };
+  }
+
+  /**
+   * The end of every successful authentication: the MFA gate, then a new session and its
+   * tokens. With factors enrolled (or MFA required), the answer is a 403 with a pending
+   * authentication token instead, as WorkOS's.
+   */
+  function signIn(
+    email: string,
+    authMethod: EmulatedSession["authMethod"],
+    organizationId?: string,
+    secondFactorDone = false,
+  ): unknown {
+    const user = userFor(email);
+    const enrolled = [...factors.values()].filter((f) => f.userId === user.userId && f.verified);
+    if (!secondFactorDone && (enrolled.length > 0 || mfaMode === "required")) {
+      const token = randomBytes(18).toString("base64url");
+      pendingAuthentications.set(token, {
+        userId: user.userId,
+        authMethod,
+        organizationId,
+        expiresAt: now() + PENDING_TTL_MS,
+        used: false,
+      });
+      throw new HttpError(
+        403,
+        enrolled.length > 0
+          ? {
+              code: "mfa_challenge",
+              message: "The user must complete an MFA challenge to finish authenticating.",
+              pending_authentication_token: token,
+              authentication_factors: enrolled.map((f) => ({ id: f.id, type: "totp" })),
+              user: formatUser(email),
+            }
+          : {
+              code: "mfa_enrollment",
+              message: "The user must enroll in MFA to finish authenticating.",
+              pending_authentication_token: token,
+              user: formatUser(email),
+            },
+      );
+    }
+    const session: EmulatedSession = {
+      id: id("session"),
+      userId: user.userId,
+      email,
+      status: "active",
+      authMethod,
+      organizationId,
+      createdAt: now(),
+    };
+    userSessions.push(session);
+    return {
+      user: formatUser(email),
+      ...(organizationId ? { organization_id: organizationId } : {}),
+      access_token: accessToken(session),
+      refresh_token: randomBytes(24).toString("base64url"),
+      authentication_method: authMethod === "sso" ? "SSO" : "MagicAuth",
+    };
+  }
+
+  function formatSession(session: EmulatedSession) {
+    return {
+      object: "session",
+      id: session.id,
+      user_id: session.userId,
+      ip_address: null,
+      user_agent: null,
+      ...(session.organizationId ? { organization_id: session.organizationId } : {}),
+      auth_method: session.authMethod,
+      status: session.status,
+      expires_at: iso(session.createdAt + 30 * 86_400_000),
+      ended_at: session.endedAt ? iso(session.endedAt) : null,
+      created_at: iso(session.createdAt),
+      updated_at: iso(session.endedAt ?? session.createdAt),
+    };
+  }
+
+  /** GET /user_management/users/:id/sessions: the user's active sessions, newest first. */
+  function listUserSessions(userId: string): unknown {
+    if (!emailOf(userId)) throw new HttpError(404, { message: "User not found." });
+    const active = userSessions.filter((s) => s.userId === userId && s.status === "active");
+    return list(active.reverse().map(formatSession));
+  }
+
+  /** POST /user_management/sessions/revoke: ends a session; revoking an ended one again is a no-op. */
+  function revokeSession(body: Record<string, unknown>): unknown {
+    const sessionId = str(body.session_id);
+    if (!sessionId) {
+      throw new HttpError(422, {
+        code: "invalid_request_parameters",
+        message: "session_id is required",
+        errors: [{ code: "session_id_required", field: "session_id" }],
+      });
+    }
+    const session = userSessions.find((s) => s.id === sessionId);
+    if (!session) throw new HttpError(404, { message: "Session not found." });
+    if (session.status === "active") {
+      session.status = "revoked";
+      session.endedAt = now();
+    }
+    return {};
+  }
+
+  function formatChallenge(challenge: ChallengeRecord) {
+    return {
+      object: "authentication_challenge",
+      id: challenge.id,
+      created_at: iso(challenge.createdAt),
+      updated_at: iso(challenge.createdAt),
+      expires_at: iso(challenge.expiresAt),
+      authentication_factor_id: challenge.factorId,
+    };
+  }
+
+  function newChallenge(factorId: string): ChallengeRecord {
+    const challenge: ChallengeRecord = {
+      id: id("auth_challenge"),
+      factorId,
+      createdAt: now(),
+      expiresAt: now() + PENDING_TTL_MS,
+      used: false,
+    };
+    challenges.set(challenge.id, challenge);
+    return challenge;
+  }
+
+  function newFactor(userId: string, issuer: string, totpUser: string): FactorRecord {
+    const factor: FactorRecord = {
+      id: id("auth_factor"),
+      userId,
+      secret: newTotpSecret(),
+      issuer,
+      totpUser,
+      createdAt: now(),
+      verified: false,
+    };
+    factors.set(factor.id, factor);
+    return factor;
+  }
+
+  /**
+   * POST /user_management/users/:id/auth_factors (`multiFactorAuth.createUserAuthFactor`):
+   * a new TOTP factor with its secret, otpauth URI and QR image, and a first challenge.
+   */
+  function enrollFactor(userId: string, body: Record<string, unknown>): unknown {
+    const email = emailOf(userId);
+    if (!email) throw new HttpError(404, { message: "User not found." });
+    if (body.type !== "totp") {
+      throw new HttpError(422, {
+        code: "invalid_request_parameters",
+        message: "type must be totp",
+        errors: [{ code: "type_invalid", field: "type" }],
+      });
+    }
+    const issuer = str(body.totp_issuer) ?? "WorkOS";
+    const totpUser = str(body.totp_user) ?? email;
+    const factor = newFactor(userId, issuer, totpUser);
+    const uri = `otpauth://totp/${encodeURIComponent(`${issuer}:${totpUser}`)}?secret=${factor.secret}&issuer=${encodeURIComponent(issuer)}`;
+    const challenge = newChallenge(factor.id);
+    return {
+      authentication_factor: {
+        object: "authentication_factor",
+        id: factor.id,
+        created_at: iso(factor.createdAt),
+        updated_at: iso(factor.createdAt),
+        type: "totp",
+        totp: { issuer, user: totpUser, qr_code: qrImage(uri), secret: factor.secret, uri },
+        user_id: userId,
+      },
+      authentication_challenge: formatChallenge(challenge),
+    };
+  }
+
+  /** POST /auth/factors/:id/challenge (`multiFactorAuth.challengeFactor`). */
+  function challengeFactor(factorId: string): unknown {
+    if (!factors.has(factorId))
+      throw new HttpError(404, { message: "Authentication factor not found." });
+    return formatChallenge(newChallenge(factorId));
+  }
+
+  /** The `mfa-totp` grant: the pending authentication token, a challenge of one of its user's factors, and a TOTP code. */
+  function authenticateTotp(body: Record<string, unknown>): unknown {
+    const token = str(body.pending_authentication_token) ?? "";
+    const pending = pendingAuthentications.get(token);
+    if (!pending || pending.used || pending.expiresAt <= now()) {
+      throw new HttpError(400, {
+        code: "invalid_pending_authentication_token",
+        message: "The pending authentication token is invalid or has expired.",
+      });
+    }
+    limit(`totp:${token}`, AUTHENTICATE_LIMIT);
+    const challenge = challenges.get(str(body.authentication_challenge_id) ?? "");
+    const factor = challenge ? factors.get(challenge.factorId) : undefined;
+    if (!challenge || !factor || factor.userId !== pending.userId || challenge.used) {
+      throw new HttpError(400, {
+        code: "authentication_challenge_invalid",
+        message: "The authentication challenge is invalid.",
+      });
+    }
+    if (challenge.expiresAt <= now()) {
+      throw new HttpError(400, {
+        code: "authentication_challenge_expired",
+        message: "The authentication challenge has expired.",
+      });
+    }
+    const step = verifyTotp(factor.secret, str(body.code) ?? "", now());
+    // A code is good for its time step once: a replayed code is as wrong as a mistyped one.
+    if (step === null || (factor.lastStep !== undefined && step <= factor.lastStep)) {
+      throw oneTimeCodeError("invalid_one_time_code", "The code is invalid.");
+    }
+    factor.lastStep = step;
+    factor.verified = true;
+    challenge.used = true;
+    pending.used = true;
+    return signIn(emailOf(pending.userId), pending.authMethod, pending.organizationId, true);
   }
 
   function record(email: SentEmail): void {
@@ -394,12 +916,38 @@ export async function startWorkosEmulator(
 
   function authenticate(body: Record<string, unknown>): unknown {
     requireClient(body, false);
-    if (body.grant_type !== "urn:workos:oauth:grant-type:magic-auth:code") {
-      throw new HttpError(400, {
-        error: "unsupported_grant_type",
-        error_description: "Unsupported grant type.",
-      });
+    switch (body.grant_type) {
+      case "urn:workos:oauth:grant-type:magic-auth:code":
+        return authenticateMagicAuth(body);
+      case "authorization_code":
+        return authenticateSsoCode(body);
+      case "urn:workos:oauth:grant-type:mfa-totp":
+        return authenticateTotp(body);
+      default:
+        throw new HttpError(400, {
+          error: "unsupported_grant_type",
+          error_description: "Unsupported grant type.",
+        });
     }
+  }
+
+  /** The `authorization_code` grant for a code from the SSO authorization redirect. */
+  function authenticateSsoCode(body: Record<string, unknown>): unknown {
+    const code = str(body.code) ?? "";
+    const entry = ssoCodes.get(code);
+    const invalidGrant = (description: string) =>
+      new HttpError(400, { error: "invalid_grant", error_description: description });
+    if (!entry) throw invalidGrant("The code is invalid.");
+    if (entry.used) throw invalidGrant("The code has already been used.");
+    if (entry.expiresAt <= now()) throw invalidGrant("The code has expired.");
+    entry.used = true;
+    const user = userFor(entry.email);
+    user.firstName ??= entry.firstName;
+    user.lastName ??= entry.lastName;
+    return signIn(entry.email, "sso", entry.organizationId);
+  }
+
+  function authenticateMagicAuth(body: Record<string, unknown>): unknown {
     const email = str(body.email) ?? "";
     const code = str(body.code) ?? "";
     limit(`authenticate:${email}`, AUTHENTICATE_LIMIT);
@@ -418,26 +966,7 @@ export async function startWorkosEmulator(
     if (pending.expiresAt <= now())
       throw oneTimeCodeError("one_time_code_expired", "The code has expired.");
     pending.used = true;
-    const user = userFor(email);
-    return {
-      user: {
-        object: "user",
-        id: user.userId,
-        email,
-        email_verified: true,
-        first_name: null,
-        last_name: null,
-        profile_picture_url: null,
-        last_sign_in_at: iso(now()),
-        created_at: iso(user.createdAt),
-        updated_at: iso(now()),
-        external_id: null,
-        metadata: {},
-      },
-      access_token: randomBytes(24).toString("base64url"),
-      refresh_token: randomBytes(24).toString("base64url"),
-      authentication_method: "MagicAuth",
-    };
+    return signIn(email, "magic_code");
   }
 
   async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -541,6 +1070,35 @@ export async function startWorkosEmulator(
       return;
     }
 
+    if (path === "/user_management/authorize" && method === "GET") {
+      const answer = authorize(url.searchParams);
+      if (answer.status !== 302) {
+        send(res, answer.status, answer.body ?? "");
+        return;
+      }
+      res.writeHead(302, { Location: answer.location ?? "", "Cache-Control": "no-store" });
+      res.end();
+      return;
+    }
+
+    if (method === "GET") {
+      requireBearer(req);
+      if (path === "/organizations") {
+        send(res, 200, listOrganizations(url.searchParams));
+        return;
+      }
+      if (path === "/connections") {
+        send(res, 200, listConnections(url.searchParams));
+        return;
+      }
+      const sessionsOf = /^\/user_management\/users\/([^/]+)\/sessions$/.exec(path);
+      if (sessionsOf) {
+        send(res, 200, listUserSessions(decodeURIComponent(sessionsOf[1] ?? "")));
+        return;
+      }
+      throw new HttpError(404, { message: "Not found." });
+    }
+
     if (method !== "POST") throw new HttpError(404, { message: "Not found." });
     if (path === "/sso/token") {
       send(res, 200, token(await readBody(req)));
@@ -563,6 +1121,20 @@ export async function startWorkosEmulator(
     }
     if (path === "/user_management/magic_auth") {
       send(res, 201, createMagicAuth(body));
+      return;
+    }
+    if (path === "/user_management/sessions/revoke") {
+      send(res, 200, revokeSession(body));
+      return;
+    }
+    const enroll = /^\/user_management\/users\/([^/]+)\/auth_factors$/.exec(path);
+    if (enroll) {
+      send(res, 201, enrollFactor(decodeURIComponent(enroll[1] ?? ""), body));
+      return;
+    }
+    const challenge = /^\/auth\/factors\/([^/]+)\/challenge$/.exec(path);
+    if (challenge) {
+      send(res, 201, challengeFactor(decodeURIComponent(challenge[1] ?? "")));
       return;
     }
     throw new HttpError(404, { message: "Not found." });
@@ -594,6 +1166,9 @@ export async function startWorkosEmulator(
     failNext(path, spec) {
       failures.push({ ...spec, match: pathMatcher(path), left: spec.times ?? 1 });
     },
+    clearFailures() {
+      failures = [];
+    },
     advance(ms) {
       offset += ms;
     },
@@ -607,6 +1182,24 @@ export async function startWorkosEmulator(
       return undefined;
     },
     requests: () => requestLog,
+    addOrganization: seedOrganization,
+    setSsoProfile(loginHint, profile) {
+      ssoProfiles.set(loginHint.toLowerCase(), profile);
+    },
+    setMfa(mode) {
+      mfaMode = mode;
+    },
+    enrollTotp(email) {
+      const user = userFor(email.toLowerCase());
+      const factor = newFactor(user.userId, "WorkOS", email);
+      factor.verified = true;
+      return { factorId: factor.id, secret: factor.secret };
+    },
+    userSessions(email) {
+      const wanted = email?.toLowerCase();
+      return userSessions.filter((s) => wanted === undefined || s.email.toLowerCase() === wanted);
+    },
+    userId: (email) => users.get(email.toLowerCase())?.userId,
     reset() {
       offset = 0;
       sessions = new Map();
@@ -618,6 +1211,15 @@ export async function startWorkosEmulator(
       failures = [];
       requestLog = [];
       limits = new Map();
+      organizations = new Map();
+      for (const seed of options.organizations ?? []) seedOrganization(seed);
+      ssoCodes = new Map();
+      ssoProfiles = new Map();
+      userSessions = [];
+      factors = new Map();
+      challenges = new Map();
+      pendingAuthentications = new Map();
+      mfaMode = options.mfa ?? "optional";
     },
     async close() {
       closed = true;
