@@ -1,3 +1,5 @@
+import type { SecondFactorStep } from "./types";
+
 /**
  * The only errors an adapter may throw. Routes map `code` to words and to what the person
  * can do next; no provider exception or message crosses the adapter boundary.
@@ -30,7 +32,12 @@ export type AuthErrorCode =
    * The proof was right, and the address belongs to an account that signs in another way,
    * which is not linked automatically (`LINK_BY_EMAIL=0`). Said only after the inbox was proved.
    */
-  | "account_exists";
+  | "account_exists"
+  /**
+   * The first factor was right, and the provider asks for a second one (`secondFactor`
+   * says which step). Not a failure: the strategy turns it into the second-factor page.
+   */
+  | "second_factor_required";
 
 const BRAND = Symbol.for("passwordless-starter.AuthError");
 
@@ -41,12 +48,15 @@ export interface AuthErrorOptions {
   requestId?: string;
   /** The original error, kept for logs only; never shown. */
   cause?: unknown;
+  /** For `second_factor_required`: the step the provider asks for. */
+  secondFactor?: SecondFactorStep;
 }
 
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
   readonly retryAfter?: number;
   readonly requestId?: string;
+  readonly secondFactor?: SecondFactorStep;
   readonly [BRAND] = true;
 
   constructor(code: AuthErrorCode, message?: string, options: AuthErrorOptions = {}) {
@@ -55,6 +65,7 @@ export class AuthError extends Error {
     this.code = code;
     this.retryAfter = options.retryAfter;
     this.requestId = options.requestId;
+    this.secondFactor = options.secondFactor;
   }
 }
 

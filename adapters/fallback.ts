@@ -39,6 +39,8 @@ function issues(adapter: AuthAdapter, proof: Proof): boolean {
  * - `sendCode` (present when either member has it) is the "email me a code instead" after
  *   a used or expired link: the primary's if it has one, else the fallback's, with the
  *   same fall-back-on-unavailable rule when both have it.
+ * - `verifySecondFactor` goes to the member named by `context.adapter` (the one whose
+ *   `verify` asked for it); `endSession` and `endAllSessions` to the first member that has them.
  *
  * Provider-neutral: it knows adapters only through the {@link AuthAdapter} contract.
  */
@@ -88,6 +90,23 @@ export function withFallback(
       return target.verify(proof, context);
     },
   };
+  // The second factor belongs to the adapter whose verify asked for it.
+  if (primary.verifySecondFactor || fallback.verifySecondFactor) {
+    combined.verifySecondFactor = (state, code, context) => {
+      const able = both.filter((adapter) => adapter.verifySecondFactor);
+      const target =
+        (context.adapter
+          ? able.find((adapter) => answersFor(adapter, context.adapter as string))
+          : undefined) ?? able[0];
+      if (!target?.verifySecondFactor)
+        return Promise.reject(new AuthError("expired", "No second factor is pending"));
+      return target.verifySecondFactor(state, code, context);
+    };
+  }
+  const ender = both.find((adapter) => adapter.endSession);
+  if (ender?.endSession) combined.endSession = ender.endSession.bind(ender);
+  const allEnder = both.find((adapter) => adapter.endAllSessions);
+  if (allEnder?.endAllSessions) combined.endAllSessions = allEnder.endAllSessions.bind(allEnder);
   const [sendFirst, sendSecond] = codeSenders;
   if (sendFirst) {
     combined.sendCode = (email, context) => firstAvailable(sendFirst, sendSecond, email, context);

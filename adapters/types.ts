@@ -42,6 +42,56 @@ export interface Identity {
    * adapters leave this out; an identity with `false` is never linked to a user by address.
    */
   emailVerified?: boolean;
+  /**
+   * The session the provider opened for this sign-in, when it opens one (WorkOS User
+   * Management does). Signing out ends it too, through {@link AuthAdapter.endSession}.
+   */
+  providerSession?: ProviderSession;
+}
+
+/** A provider's own session for one sign-in: ids only, never a token. */
+export interface ProviderSession {
+  /** The provider's session id (WorkOS: the `sid` claim of the access token). */
+  id: string;
+  /** The provider's user id, for ending every session of that user ("sign out everywhere"). */
+  userId: string;
+}
+
+/**
+ * What `verify` hands back (inside an AuthError with code `second_factor_required`) when
+ * the provider wants a second factor before it signs the person in.
+ */
+export interface SecondFactorStep {
+  /** "enroll": set up an authenticator app first; "challenge": type its current code. */
+  kind: "enroll" | "challenge";
+  /**
+   * Adapter-owned state for {@link AuthAdapter.verifySecondFactor} (e.g. WorkOS's pending
+   * authentication token). It grants a sign-in with the right code, so the app keeps it
+   * only sealed in the browser's short-lived second-factor cookie, never in a page or log.
+   */
+  state: string;
+  /** For "enroll": what the person needs to add the factor to their app, shown once. */
+  enrollment?: {
+    /** An image data URL (the QR code of the otpauth URI). */
+    qrCode: string;
+    /** The base32 secret, for people who cannot scan. */
+    secret: string;
+  };
+}
+
+/** Where to send the browser instead of emailing (enterprise SSO for the address's domain). */
+export interface RedirectStart {
+  /** The provider's authorization URL. */
+  url: string;
+  /** Kept in the pending-login cookie and handed back to `verify`; not a secret. */
+  ref: string;
+  /** The adapter that `verify` must route the callback to. */
+  adapter: string;
+  /**
+   * "domain": the identity that comes back must be at the typed address's domain, not the
+   * same address (an identity provider may answer with the person's primary address).
+   */
+  match: "domain";
 }
 
 /** What reached the person's inbox. */
@@ -128,4 +178,29 @@ export interface AuthAdapter {
    * code instead" button after a scanner ate the link). Present only when the adapter can.
    */
   sendCode?(email: string, context: StartContext): Promise<StartResult>;
+
+  /**
+   * Optional capability: send the browser to the provider instead of emailing, for
+   * addresses it knows sign in elsewhere (enterprise SSO by domain). Null means "email as
+   * usual". Must not fail the sign-in when the lookup cannot be made: answer null instead.
+   */
+  redirectFor?(email: string, context: StartContext): Promise<RedirectStart | null>;
+
+  /**
+   * Optional capability: finish a sign-in whose `verify` threw `second_factor_required`,
+   * with the step's `state` and the code from the person's authenticator app. Throws
+   * `invalid` for a wrong code, `expired` when the step is no longer pending, and the
+   * errors of `verify`.
+   */
+  verifySecondFactor?(state: string, code: string, context: VerifyContext): Promise<Identity>;
+
+  /**
+   * Optional capability: end the provider's session opened at sign-in (sign-out). An
+   * already-ended or unknown session is not an error. Throws `unavailable`,
+   * `rate_limited` or `misconfigured`; the app then retries later.
+   */
+  endSession?(session: ProviderSession): Promise<void>;
+
+  /** Optional capability: end every provider session of a provider user ("sign out everywhere"). */
+  endAllSessions?(providerUserId: string): Promise<void>;
 }

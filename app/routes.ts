@@ -4,6 +4,7 @@ export default [
   index("routes/home.tsx"),
   route("login", "routes/login.tsx"),
   route("login/check", "routes/login.check.tsx"),
+  route("login/mfa", "routes/login.mfa.tsx"),
   route("auth/link", "routes/auth.link.tsx"),
   route("auth/callback", "routes/auth.callback.tsx"),
   route("logout", "routes/logout.tsx"),

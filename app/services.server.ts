@@ -3,6 +3,8 @@ import { Authenticator } from "remix-auth";
 import { createAdapter } from "../adapters/registry";
 import type { AuthAdapter } from "../adapters/types";
 import { createPendingLoginStore, type PendingLoginStore } from "./auth/pending.server";
+import { createProviderSignOut, type ProviderSignOut } from "./auth/provider-signout.server";
+import { createSecondFactorStore, type SecondFactorStore } from "./auth/second-factor.server";
 import { createSessionManager, type SessionManager, type SessionUser } from "./auth/session.server";
 import { EmailLinkStrategy } from "./auth/strategy.server";
 import { createUserService, type UserService } from "./auth/users.server";
@@ -44,6 +46,10 @@ export interface Services {
   /** Users and their sign-in methods; sign-in resolves an identity to a user here. */
   users: UserService;
   pending: PendingLoginStore;
+  /** Sign-ins waiting for their second factor (MFA). */
+  secondFactor: SecondFactorStore;
+  /** Ends the provider's sessions when ours end, when the adapter can (WorkOS). */
+  providerSignOut?: ProviderSignOut;
   limits?: EmailLinkStrategy.Limits;
   authenticator: Authenticator<SessionUser>;
   log: Logger;
@@ -61,7 +67,9 @@ export interface ServiceOverrides {
   mailer?: Mailer;
   adapter?:
     | AuthAdapter
-    | ((services: Omit<Services, "adapter" | "authenticator" | "close">) => AuthAdapter);
+    | ((
+        services: Omit<Services, "adapter" | "authenticator" | "close" | "providerSignOut">,
+      ) => AuthAdapter);
   limits?: EmailLinkStrategy.Limits | null;
   log?: Logger;
 }
@@ -104,6 +112,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     outbox = mailer;
   }
   const log = overrides.log ?? jsonLogger;
+  // Set once the adapter exists; sessions end only after that.
+  let providerSignOut: ProviderSignOut | undefined;
   const sessions = createSessionManager({
     secrets: config.sessionSecrets,
     secure: config.secure,
@@ -111,6 +121,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     idleTimeoutSeconds: config.sessionIdleTimeoutSeconds,
     store,
     clock,
+    onEnded: (ended) => providerSignOut?.ended(ended) ?? Promise.resolve(),
   });
   // Users live beside the store: tables in the same SQLite file, or records in the same Redis.
   const userStore =
@@ -134,6 +145,14 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     secrets: config.sessionSecrets,
     secure: config.secure,
     // Ten minutes at most (S8); it outlives a shorter LOGIN_TTL so that a late click hears "expired".
+    ttlSeconds: 600,
+    clock,
+  });
+  const secondFactor = createSecondFactorStore({
+    secrets: config.sessionSecrets,
+    secure: config.secure,
+    store,
+    // WorkOS's pending authentication token lives ten minutes.
     ttlSeconds: 600,
     clock,
   });
@@ -162,6 +181,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     sessions,
     users,
     pending,
+    secondFactor,
     limits,
     log,
     requestInfo,
@@ -177,14 +197,20 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           clock,
           hashKey: deriveKey(config.loginHashSecret, "login-hash"),
         }));
+  if (adapter.endSession || adapter.endAllSessions) {
+    providerSignOut = createProviderSignOut({ store, adapter, clock, log });
+    providerSignOut.start();
+  }
   const authenticator = new Authenticator<SessionUser>();
   authenticator.use(
     new EmailLinkStrategy<SessionUser>(
-      { adapter, pending, appOrigin: config.appOrigin, limits, requestInfo, log },
+      { adapter, pending, secondFactor, appOrigin: config.appOrigin, limits, requestInfo, log },
       // The session holds the user's id, not the provider's: one person, whichever method.
+      // The provider's own session (ids only) rides along, to be ended with ours.
       async ({ identity }) => ({
         id: (await users.signIn(identity)).id,
         adapter: identity.adapter,
+        ...(identity.providerSession ? { providerSession: identity.providerSession } : {}),
       }),
     ),
     STRATEGY,
@@ -192,8 +218,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   return {
     ...base,
     adapter,
+    providerSignOut,
     authenticator,
     async close() {
+      providerSignOut?.stop();
       await store.close();
       await userStore.close();
       if (redis) redis.disconnect();

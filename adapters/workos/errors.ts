@@ -10,7 +10,7 @@
 import { AuthError, isAuthError, type AuthErrorCode } from "../errors";
 
 /** What the adapter was doing: an unrecognised 4xx means bad input at start, a bad proof at verify. */
-export type WorkosOperation = "start" | "verify";
+export type WorkosOperation = "start" | "verify" | "sign_out";
 
 /** A structured log line about a WorkOS failure; never holds a code, link or message text. */
 export interface WorkosFailureLog {
@@ -45,6 +45,11 @@ const ONE_TIME_CODE_ERRORS: Record<string, AuthErrorCode> = {
   one_time_code_previously_used: "used",
   one_time_code_expired: "expired",
   one_time_code_too_many_attempts: "too_many_attempts",
+  // The second-factor step: a pending authentication token lives ten minutes and works
+  // once, so an unknown one means "start again", as an expired code does.
+  invalid_pending_authentication_token: "expired",
+  authentication_challenge_expired: "expired",
+  authentication_challenge_invalid: "invalid",
 };
 
 const MESSAGES: Record<AuthErrorCode, string> = {
@@ -60,6 +65,7 @@ const MESSAGES: Record<AuthErrorCode, string> = {
   // The app's own refusals after a verified sign-in; no WorkOS answer maps to these.
   sign_up_closed: "No account for this address and sign-up is closed",
   account_exists: "The address belongs to an account that signs in another way",
+  second_factor_required: "WorkOS asks for a second factor",
 };
 
 /**

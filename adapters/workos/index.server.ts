@@ -12,3 +12,9 @@ export { createWorkosMagicAuthAdapter, WORKOS_MAGIC_AUTH } from "./magic-auth.se
 export type { WorkosMagicAuthAdapterOptions } from "./magic-auth.server";
 export { createWorkosMagicLinkAdapter, WORKOS_MAGIC_LINK } from "./magic-link.server";
 export type { WorkosEmailMode, WorkosMagicLinkAdapterOptions } from "./magic-link.server";
+export { createWorkosSsoAdapter, WORKOS_SSO } from "./sso.server";
+export type { WorkosSsoAdapterOptions } from "./sso.server";
+export { workosMfa } from "./mfa.server";
+export type { WorkosMfaOptions } from "./mfa.server";
+export { workosSessionEnding } from "./sessions.server";
+export { sessionFromAccessToken } from "./identity";

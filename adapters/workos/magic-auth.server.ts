@@ -1,7 +1,9 @@
 import { renderSignInEmail } from "../../app/mail/template";
 import type { Mailer } from "../../app/mail/types";
 import { AuthError } from "../errors";
-import { workosIdentity } from "./identity";
+import { sessionFromAccessToken, workosIdentity } from "./identity";
+import { workosMfa } from "./mfa.server";
+import { workosSessionEnding } from "./sessions.server";
 import type {
   AuthAdapter,
   Identity,
@@ -38,16 +40,23 @@ const CODE_MINUTES = 10;
  * person up on first use; this adapter keeps no state. The code is typed in the tab where
  * the sign-in started (the email comes from the pending-login cookie), so there is no link
  * for a scanner to consume.
+ *
+ * A sign-in opens a WorkOS session: its id (the access token's `sid`) comes back in
+ * `Identity.providerSession`, and `endSession` / `endAllSessions` end it at sign-out. When
+ * the environment requires MFA, `verify` throws `second_factor_required` and
+ * `verifySecondFactor` finishes with the TOTP code (see ./mfa.server.ts).
  */
 export function createWorkosMagicAuthAdapter(
   options: WorkosMagicAuthAdapterOptions,
-): AuthAdapter & Required<Pick<AuthAdapter, "sendCode">> {
+): AuthAdapter &
+  Required<Pick<AuthAdapter, "sendCode" | "verifySecondFactor" | "endSession" | "endAllSessions">> {
   const { client, emailMode, mailer } = options;
   const clientId = options.clientId ?? client.clientId;
   const appName = options.appName ?? "the app";
   if (emailMode === "app" && !mailer) {
     throw new AuthError("misconfigured", "WORKOS_EMAIL=app needs a mailer");
   }
+  const mfa = workosMfa({ client, clientId, appName });
 
   async function start(email: string, _context: StartContext): Promise<StartResult> {
     const magicAuth = await client.call("start", (sdk) =>
@@ -82,7 +91,7 @@ export function createWorkosMagicAuthAdapter(
     if (typeof proof.email !== "string" || !proof.email || proof.email.length > 254) {
       throw new AuthError("invalid", "No pending email for this code");
     }
-    const { user } = await client.call("verify", (sdk) =>
+    const { user, accessToken } = await mfa.authenticate((sdk) =>
       sdk.userManagement.authenticateWithMagicAuth({
         clientId,
         code,
@@ -91,7 +100,8 @@ export function createWorkosMagicAuthAdapter(
         userAgent: context.userAgent,
       }),
     );
-    return workosIdentity(user, WORKOS_MAGIC_AUTH);
+    // Only the session id is kept; the access and refresh tokens are dropped (see docs/workos.md).
+    return workosIdentity(user, WORKOS_MAGIC_AUTH, sessionFromAccessToken(accessToken, user.id));
   }
 
   return {
@@ -101,5 +111,8 @@ export function createWorkosMagicAuthAdapter(
     verify,
     // Same as start: the "email me a code instead" after a scanner ate the link.
     sendCode: start,
+    verifySecondFactor: (state, code, context) =>
+      mfa.verifySecondFactor(WORKOS_MAGIC_AUTH, state, code, context),
+    ...workosSessionEnding(client),
   };
 }

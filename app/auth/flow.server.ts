@@ -62,6 +62,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   not_same_browser: 403,
   sign_up_closed: 403,
   account_exists: 409,
+  // The strategy turns it into the second-factor page; a route never shows it.
+  second_factor_required: 409,
 };
 
 /** An AuthError as page data with a fitting status (never 500). */
@@ -88,10 +90,29 @@ export async function runSignInStep(request: Request) {
       return authErrorData({ code: error.code, retryAfter: error.retryAfter });
     throw error;
   }
-  const pending = await services.pending.read(request);
+  // The return path comes from the signed state of this sign-in: the pending cookie, or
+  // the second-factor cookie when MFA came in between (S16).
+  const pending =
+    (await services.pending.read(request)) ?? (await services.secondFactor.read(request));
   const { setCookie } = await services.sessions.create(user, services.requestInfo(request));
   const headers = new Headers({ "Cache-Control": "no-store" });
   headers.append("Set-Cookie", setCookie);
   headers.append("Set-Cookie", await services.pending.clear());
+  if (request.headers.get("Cookie")?.includes(`${services.secondFactor.cookieName}=`))
+    headers.append("Set-Cookie", await services.secondFactor.clear());
   throw redirect(safeReturnTo(pending?.returnTo), { status: 303, headers });
+}
+
+/**
+ * For a page whose form works with and without JavaScript: a 303 to another origin (the
+ * SSO redirect) as data `{ redirectTo }` with the same cookies, so the page can say where
+ * the person is going before the browser leaves. Anything else is returned as it is.
+ */
+export function externalRedirectAsData(response: Response, appOrigin: string) {
+  const location = response.headers.get("Location");
+  if (response.status !== 303 || !location || !URL.canParse(location)) return undefined;
+  if (new URL(location).origin === appOrigin) return undefined;
+  const headers = new Headers({ "Cache-Control": "no-store" });
+  for (const cookie of response.headers.getSetCookie()) headers.append("Set-Cookie", cookie);
+  return data({ redirectTo: location }, { headers });
 }

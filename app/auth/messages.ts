@@ -67,6 +67,13 @@ export function describeError(error: ErrorView): {
         message: "This is our fault, not yours. Please try again later.",
         next: "retry",
       };
+    case "second_factor_required":
+      return {
+        title: "One more step",
+        message:
+          "Your account asks for a code from your authenticator app. Start again to enter it.",
+        next: "start-over",
+      };
     case "not_same_browser":
       return {
         title: "Open this in the browser where you started",

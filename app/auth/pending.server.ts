@@ -28,6 +28,11 @@ export interface PendingLogin {
   expiresAt: number;
   /** When the last email went out (ms), for "send again". */
   sentAt: number;
+  /**
+   * "domain" for a sign-in sent to the organization's identity provider (SSO): the
+   * identity that comes back must be at the typed address's domain, not that exact address.
+   */
+  match?: "domain";
 }
 
 export interface PendingLoginStore {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { data } from "react-router";
 import { isIP } from "node:net";
+import type { ProviderSession } from "../../adapters/types";
 import { createSealedCookie } from "../lib/sealed-cookie.server";
 import { systemClock, type Clock } from "../lib/clock";
 import { randomId, sha256Hex } from "../lib/crypto.server";
@@ -17,6 +18,8 @@ export interface SessionUser {
   id: string;
   /** The adapter (or method, e.g. a passkey) that verified this sign-in. */
   adapter: string;
+  /** The provider's session opened at this sign-in (WorkOS), ended with ours (ids only). */
+  providerSession?: ProviderSession;
 }
 
 /** The sealed payload of a session cookie. Times are ms since the epoch. */
@@ -27,6 +30,8 @@ interface SessionPayload {
   uid: string;
   /** The adapter that verified the sign-in. */
   by: string;
+  /** The provider's session (ids only), sealed like the rest. */
+  ps?: ProviderSession;
   /** Issued at: the absolute lifetime counts from here (S21). */
   iat: number;
   /** Last seen: the idle timeout counts from here, rolled forward at most once a minute. */
@@ -46,6 +51,18 @@ interface SessionMeta {
   ua?: string;
   /** The /24 (IPv4) or /48 (IPv6) the session was created from. */
   net?: string;
+  /** The provider's session opened at this sign-in, ended with it (ids only). */
+  ps?: ProviderSession;
+}
+
+/** Sessions that just ended, for ending the provider's sessions too (see `onEnded`). */
+export interface EndedSessions {
+  /** Our user id. */
+  userId: string;
+  /** The provider sessions of the sessions that ended. */
+  providerSessions: ProviderSession[];
+  /** "Sign out everywhere": every provider session of these sessions' provider users ends too. */
+  everywhere: boolean;
 }
 
 export interface SessionInfo {
@@ -95,6 +112,12 @@ export interface SessionManagerOptions {
    * active one, so every live session is listed and can be revoked. Default 50.
    */
   maxSessionsPerUser?: number;
+  /**
+   * Told about every session that ends here (sign-out, revocation, sign out everywhere,
+   * eviction past the cap) after it has ended locally, e.g. to end the provider's session.
+   * Sign-out waits for it, so it must bound its own time; whatever it throws is ignored.
+   */
+  onEnded?: (ended: EndedSessions) => Promise<void>;
 }
 
 export interface SessionRead {
@@ -226,7 +249,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   function info(payload: SessionPayload): SessionInfo {
     return {
       id: payload.sid,
-      user: { id: payload.uid, adapter: payload.by },
+      user: {
+        id: payload.uid,
+        adapter: payload.by,
+        ...(payload.ps ? { providerSession: payload.ps } : {}),
+      },
       issuedAt: payload.iat,
       lastSeenAt: payload.seen,
       expiresAt: payload.iat + maxAgeMs,
@@ -300,6 +327,17 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     ]);
   }
 
+  /** Tell `onEnded`; a failure there never fails the sign-out that already happened. */
+  async function ended(event: EndedSessions): Promise<void> {
+    if (!options.onEnded) return;
+    if (event.providerSessions.length === 0 && !event.everywhere) return;
+    try {
+      await options.onEnded(event);
+    } catch {
+      // The hook logs and queues its own failures; the local sign-out stands either way.
+    }
+  }
+
   async function readUncached(request: Request): Promise<SessionRead> {
     const payload = await decode(request);
     if (payload === "absent") return { session: null };
@@ -356,6 +394,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           sid: randomId(),
           uid: user.id,
           by: user.adapter,
+          ...(user.providerSession ? { ps: user.providerSession } : {}),
           iat: now,
           seen: now,
         };
@@ -363,14 +402,24 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         // are revoked, not merely unlisted, so no live session is missing from the page.
         const live = await store.indexMembers(indexKey(user.id));
         const evicted = live.slice(Math.max(0, maxSessions - 1));
-        await Promise.all(
-          evicted.map(async (sid) => revokeId(user.id, sid, (await readMeta(sid))?.created)),
+        const evictedMetas = await Promise.all(
+          evicted.map(async (sid) => {
+            const old = await readMeta(sid);
+            await revokeId(user.id, sid, old?.created);
+            return old;
+          }),
         );
         const meta: SessionMeta = { uid: user.id, created: now, seen: now };
         if (requestInfo.userAgent) meta.ua = requestInfo.userAgent.slice(0, 256);
         const net = approximateNetwork(requestInfo.ip);
         if (net) meta.net = net;
+        if (user.providerSession) meta.ps = user.providerSession;
         await remember(payload.sid, meta, now);
+        await ended({
+          userId: user.id,
+          providerSessions: evictedMetas.flatMap((old) => (old?.ps ? [old.ps] : [])),
+          everywhere: false,
+        });
         return { setCookie: await commit(payload), session: info(payload) };
       });
     },
@@ -379,6 +428,11 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       if (typeof payload === "object") {
         // Remembered until the cookie would have died anyway, so a copied cookie stays dead (S22).
         await failClosed(() => revokeId(payload.uid, payload.sid, payload.iat));
+        await ended({
+          userId: payload.uid,
+          providerSessions: payload.ps ? [payload.ps] : [],
+          everywhere: false,
+        });
       }
       cache.delete(request);
       perRequest.delete(request);
@@ -392,10 +446,16 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         // The not-before stamp is what ends the sessions; emptying the index only keeps the
         // page from listing them until they expire.
         const sids = await store.indexMembers(indexKey(userId));
+        const metas = await Promise.all(sids.map((sid) => readMeta(sid)));
         await Promise.all([
           ...sids.map((sid) => store.delete(metaKey(sid))),
           store.delete(indexKey(userId)),
         ]);
+        await ended({
+          userId,
+          providerSessions: metas.flatMap((meta) => (meta?.ps ? [meta.ps] : [])),
+          everywhere: true,
+        });
       });
     },
     async list(userId) {
@@ -438,6 +498,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         const meta = await readMeta(sid);
         if (meta && meta.uid !== userId) return false;
         await revokeId(userId, sid, meta?.created);
+        await ended({ userId, providerSessions: meta?.ps ? [meta.ps] : [], everywhere: false });
         return true;
       });
     },

@@ -6,6 +6,7 @@ import type {
   Identity,
   Proof,
   RequestInfo,
+  SecondFactorStep,
   StartContext,
   StartResult,
 } from "../../adapters/types";
@@ -14,13 +15,19 @@ import { normaliseEmail } from "./email";
 import { field, readForm } from "./form.server";
 import type { PendingLogin, PendingLoginStore } from "./pending.server";
 import { safeReturnTo } from "./return-to";
+import type { SecondFactorPending, SecondFactorStore } from "./second-factor.server";
 
 /**
  * The one provider-neutral remix-auth strategy. Every step of an email sign-in goes through
  * `authenticate`, which tells the steps apart by method and form:
  *
- * - POST `email` (+ `returnTo`): start. Always ends in a thrown 303 to the check-email page
- *   with a pending-login cookie, whatever the address (S13).
+ * - POST `email` (+ `returnTo`): start. Ends in a thrown 303 to the check-email page with
+ *   a pending-login cookie, whatever the address (S13); except for an address whose domain
+ *   the adapter signs in elsewhere (`redirectFor`, enterprise SSO): a 303 to the provider,
+ *   with the same cookie. Saying "this domain uses SSO" is home realm discovery's known
+ *   trade-off; whether the address exists is still never said.
+ * - POST `intent=second-factor` with `code`: the second factor (MFA) of a sign-in whose
+ *   first factor the provider accepted, from the sealed second-factor cookie.
  * - POST `intent=resend`: the same for the pending address.
  * - POST `intent=code-instead`: ask the adapter for a code for the pending address (the
  *   fallback after a scanner used the link).
@@ -57,6 +64,7 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     const intent = field(form, "intent");
     if (intent === "resend") return this.#resend(request);
     if (intent === "code-instead") return this.#codeInstead(request);
+    if (intent === "second-factor") return this.#secondFactor(request, field(form, "code"));
     if (form.has("token"))
       return this.#verify(request, "link", { kind: "link", token: field(form, "token") });
     if (form.has("state"))
@@ -91,6 +99,7 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       this.#log({ step: "start", outcome: `invalid_input:${normalised.reason}` });
       throw new AuthError("invalid_input", normalised.reason);
     }
+    await this.#redirectElsewhere(request, normalised.email, safeReturnTo(rawReturnTo));
     return this.#deliver(
       request,
       "start",
@@ -98,6 +107,48 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       safeReturnTo(rawReturnTo),
       (email, ctx) => this.options.adapter.start(email, ctx),
     );
+  }
+
+  /**
+   * For an address the adapter signs in elsewhere (SSO by domain), throw the 303 to the
+   * provider with a pending-login cookie whose id is the `state`, so only this browser can
+   * finish at /auth/callback (S8). Nothing is sent, so no send budget is spent; a failed
+   * lookup is the adapter's to absorb (it answers null), and anything it throws anyway
+   * leaves the person with the email sign-in.
+   */
+  async #redirectElsewhere(request: Request, email: string, returnTo: string): Promise<void> {
+    const { adapter, pending: pendingStore } = this.options;
+    if (!adapter.redirectFor) return;
+    const pending = pendingStore.create({
+      email,
+      returnTo,
+      ref: "",
+      adapter: adapter.name,
+      delivered: { link: false, code: false },
+    });
+    const info = this.#info(request);
+    let target: Awaited<ReturnType<NonNullable<AuthAdapter["redirectFor"]>>>;
+    try {
+      target = await adapter.redirectFor(email, this.#context(request, pending));
+    } catch (error) {
+      this.#log({ step: "sso", outcome: `lookup_failed:${toAuthError(error).code}`, ip: info.ip });
+      return;
+    }
+    if (!target) return;
+    pending.ref = target.ref;
+    pending.adapter = target.adapter;
+    pending.match = target.match;
+    this.#log({
+      step: "sso",
+      outcome: "redirect",
+      adapter: target.adapter,
+      emailHash: hashEmail(email),
+      ip: info.ip,
+    });
+    throw redirect(target.url, {
+      status: 303,
+      headers: { "Set-Cookie": await pendingStore.commit(pending) },
+    });
   }
 
   async #resend(request: Request): Promise<never> {
@@ -264,6 +315,17 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       });
     } catch (error) {
       const authError = toAuthError(error);
+      if (authError.code === "second_factor_required" && authError.secondFactor) {
+        // The first factor was right: nothing to count; the second factor comes next.
+        this.#log({
+          step,
+          outcome: `second_factor:${authError.secondFactor.kind}`,
+          adapter: pending.adapter,
+          emailHash,
+          ip: info.ip,
+        });
+        return this.#toSecondFactor(pending, authError.secondFactor);
+      }
       this.#log({
         step,
         outcome: authError.code,
@@ -276,7 +338,23 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
         await guard(() => limits.recordFailure(pending.email));
       throw authError;
     }
-    if (identity.email.toLowerCase() !== pending.email) {
+    return this.#finish(request, step, identity, pending);
+  }
+
+  /**
+   * The last check of every sign-in: the identity is for the address this browser asked
+   * for (at its domain, for SSO), then the limits hear of the success.
+   */
+  async #finish(
+    request: Request,
+    step: "code" | "link" | "callback" | "second_factor",
+    identity: Identity,
+    pending: PendingLogin,
+  ): Promise<User> {
+    const info = this.#info(request);
+    const emailHash = hashEmail(pending.email);
+    const { limits } = this.options;
+    if (!matches(identity.email, pending)) {
       // A provider that answers for another address than the one this browser asked for.
       this.#log({
         step,
@@ -285,12 +363,127 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
         emailHash,
         ip: info.ip,
       });
+      // The provider opened a session for that other identity: end it, as nobody uses it.
+      const { adapter } = this.options;
+      if (identity.providerSession && adapter.endSession)
+        adapter.endSession(identity.providerSession).catch(() => undefined);
       throw new AuthError("invalid", "The proof belongs to another address");
     }
     if (limits) await guard(() => limits.recordSuccess(pending.email));
     this.#log({ step, outcome: "success", adapter: identity.adapter, emailHash, ip: info.ip });
     return this.verify({ identity, request, pending });
   }
+
+  /**
+   * The 303 to the second-factor page: the step goes into its own sealed short-lived
+   * cookie, and the pending-login cookie is cleared (its proof is spent).
+   */
+  async #toSecondFactor(pending: PendingLogin, step: SecondFactorStep): Promise<never> {
+    const store = this.options.secondFactor;
+    if (!store) throw new AuthError("misconfigured", "The provider asks for MFA; none is set up");
+    const headers = new Headers();
+    headers.append("Set-Cookie", await guard(() => store.begin(pending, step)));
+    headers.append("Set-Cookie", await this.options.pending.clear());
+    throw redirect(this.options.secondFactorPath ?? "/login/mfa", { status: 303, headers });
+  }
+
+  /**
+   * The code from the person's authenticator app, for the step in the second-factor
+   * cookie. Wrong codes count towards the same limits as wrong email codes (S10), and
+   * five of them end the step.
+   */
+  async #secondFactor(request: Request, code: string): Promise<User> {
+    const store = this.options.secondFactor;
+    const step = store ? await store.read(request) : null;
+    const info = this.#info(request);
+    if (!store || !step) {
+      this.#log({ step: "second_factor", outcome: "no_pending", ip: info.ip });
+      throw new AuthError("expired", "No second factor is pending in this browser");
+    }
+    const emailHash = hashEmail(step.email);
+    const { adapter, limits } = this.options;
+    const digits = code.replace(/[\s-]/g, "");
+    if (!/^\d{6}$/.test(digits)) {
+      this.#log({ step: "second_factor", outcome: "invalid_input", emailHash });
+      throw new AuthError("invalid_input", "A code is six digits");
+    }
+    if (limits) {
+      const decision = await guard(() => limits.allowVerify(step.email, info.ip));
+      if (!decision.allowed) {
+        this.#log({
+          step: "second_factor",
+          outcome: `throttled:${decision.reason}`,
+          adapter: step.adapter,
+          emailHash,
+          ip: info.ip,
+        });
+        throw new AuthError(
+          decision.reason === "locked" ? "too_many_attempts" : "rate_limited",
+          "Too many attempts",
+          {
+            retryAfter: decision.retryAfterSeconds,
+          },
+        );
+      }
+    }
+    if ((await guard(() => store.failures(step))) >= store.maxFailures) {
+      this.#log({ step: "second_factor", outcome: "too_many_attempts", emailHash, ip: info.ip });
+      throw new AuthError("too_many_attempts", "Too many wrong codes");
+    }
+    let identity: Identity;
+    try {
+      if (!adapter.verifySecondFactor)
+        throw new AuthError("misconfigured", "No second factor here");
+      identity = await adapter.verifySecondFactor(step.state, digits, {
+        ...info,
+        adapter: step.adapter,
+      });
+    } catch (error) {
+      const authError = toAuthError(error);
+      this.#log({
+        step: "second_factor",
+        outcome: authError.code,
+        adapter: step.adapter,
+        emailHash,
+        ip: info.ip,
+        requestId: authError.requestId,
+      });
+      if (limits && COUNTS_AS_FAILURE.has(authError.code))
+        await guard(() => limits.recordFailure(step.email));
+      if (authError.code === "invalid") {
+        const failures = await guard(() => store.recordFailure(step));
+        if (failures >= store.maxFailures)
+          throw new AuthError("too_many_attempts", "Too many wrong codes");
+      }
+      throw authError;
+    }
+    await guard(() => store.finish(step));
+    return this.#finish(request, "second_factor", identity, asPendingLogin(step));
+  }
+}
+
+/** Whether a verified address is the one this browser asked for (SSO: at its domain). */
+function matches(verified: string, pending: Pick<PendingLogin, "email" | "match">): boolean {
+  const got = verified.toLowerCase();
+  if (pending.match !== "domain") return got === pending.email;
+  const domain = (address: string) => address.slice(address.lastIndexOf("@") + 1);
+  return got.includes("@") && domain(got) === domain(pending.email);
+}
+
+/** The second-factor step as the pending sign-in it continues (for the verify function). */
+function asPendingLogin(step: SecondFactorPending): PendingLogin {
+  return {
+    id: step.id,
+    email: step.email,
+    nonce: "",
+    ref: "",
+    adapter: step.adapter,
+    delivered: { link: false, code: false },
+    returnTo: step.returnTo,
+    expiresAt: step.expiresAt,
+    sentAt: 0,
+    ...(step.match ? { match: step.match } : {}),
+  };
 }
 
 const COUNTS_AS_FAILURE = new Set(["invalid", "expired", "used", "too_many_attempts"]);
@@ -338,6 +531,10 @@ export namespace EmailLinkStrategy {
     /** Where the start step redirects. */
     checkEmailPath?: string;
     limits?: Limits;
+    /** Where a sign-in waits for its second factor (MFA); without it, MFA is `misconfigured`. */
+    secondFactor?: SecondFactorStore;
+    /** The second-factor page the verify steps redirect to (default "/login/mfa"). */
+    secondFactorPath?: string;
     /** The client's IP and user agent, as the app trusts them (TRUST_PROXY, S12). */
     requestInfo: (request: Request) => RequestInfo;
     log?: Logger;

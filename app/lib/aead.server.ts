@@ -12,7 +12,12 @@ export interface Sealer {
   open(sealed: string): string | null;
 }
 
-export function createSealer(secrets: readonly string[], purpose: string): Sealer {
+export function createSealer(
+  secrets: readonly string[],
+  purpose: string,
+  /** Longest sealed value `open` accepts (cookies: 8192; records in the store may be larger). */
+  maxLength = 8192,
+): Sealer {
   if (secrets.length === 0) throw new Error("createSealer needs at least one secret");
   const keys = secrets.map((secret) => deriveKey(secret, `aead:${purpose}`));
   const [sealKey] = keys as [Buffer, ...Buffer[]];
@@ -24,7 +29,7 @@ export function createSealer(secrets: readonly string[], purpose: string): Seale
       return Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url");
     },
     open(sealed) {
-      if (typeof sealed !== "string" || sealed.length > 8192) return null;
+      if (typeof sealed !== "string" || sealed.length > maxLength) return null;
       const raw = Buffer.from(sealed, "base64url");
       if (raw.length < 12 + 16) return null;
       const iv = raw.subarray(0, 12);

@@ -16,7 +16,10 @@ export interface AuthEvent {
     | "logout_all"
     | "revoke"
     /** The users table: a user created, an identity linked, a sign-up refused, an account deleted. */
-    | "user";
+    | "user"
+    | "sso"
+    | "second_factor"
+    | "provider_logout";
   outcome: string;
   adapter?: string;
   /** SHA-256 of the normalised address, first 16 hex digits: enough to correlate, not to read. */

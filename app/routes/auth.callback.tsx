@@ -66,7 +66,8 @@ export async function loader({ request }: Route.LoaderArgs) {
   const url = new URL(request.url);
   const services = getServices();
   const pending = await services.pending.read(request);
-  const canSendCode = Boolean(services.adapter.sendCode && pending);
+  // After an SSO redirect a code by email is no way in: the organization signs in with SSO.
+  const canSendCode = Boolean(services.adapter.sendCode && pending && pending.match !== "domain");
   const providerError = callbackErrorView(url.searchParams);
   if (providerError) {
     services.log({
