@@ -39,7 +39,12 @@ export type Profile =
   | "workos-twice"
   | "workos-app"
   | "magic-auth"
+  | "workos-sso"
   | "dev";
+
+/** The organization the emulator seeds for the SSO journeys, and its domain. */
+export const SSO_ORG = "org_e2eacme";
+export const SSO_DOMAIN = "sso.example.test";
 
 /** Seconds a link and code live on the `local-short-ttl` server. */
 export const SHORT_TTL_SECONDS = 3;
@@ -97,6 +102,17 @@ function profileOptions(
         env: {
           AUTH_ADAPTER: "workos-magic-auth",
           WORKOS_EMAIL: "workos",
+          ...workos.env,
+          ...ipBudget,
+        },
+      };
+    case "workos-sso":
+      return {
+        name: profile,
+        env: {
+          AUTH_ADAPTER: "workos-magic-auth",
+          WORKOS_EMAIL: "workos",
+          WORKOS_SSO_DOMAINS: `${SSO_DOMAIN}:${SSO_ORG}`,
           ...workos.env,
           ...ipBudget,
         },
@@ -168,7 +184,9 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   workos: [
     // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from this pattern
     async ({}, provide) => {
-      const emulator = await startWorkosEmulator();
+      const emulator = await startWorkosEmulator({
+        organizations: [{ id: SSO_ORG, name: "Acme", domains: [SSO_DOMAIN] }],
+      });
       await provide(emulator);
       await emulator.close();
     },
