@@ -38,7 +38,7 @@ export function workosSessionEnding(
     },
     async endAllSessions(providerUserId: string) {
       await client.call("sign_out", async (sdk) => {
-        let ids: string[] = [];
+        let ids: string[];
         try {
           const page = await sdk.userManagement.listSessions(providerUserId, {
             limit: MAX_SESSIONS,

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useSyncExternalStore } from "react";
 import { Form, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
 import { signInPageHeaders } from "../auth/headers";
@@ -40,6 +40,9 @@ export async function action({ request }: Route.ActionArgs) {
   }
 }
 
+/** Hydration never changes back, so there is nothing to subscribe to. */
+const noSubscription = () => () => {};
+
 /** How long the SSO notice stays up before the browser leaves, ms: long enough to read. */
 const SSO_NOTICE_MS = 800;
 
@@ -50,8 +53,11 @@ export default function Login({ loaderData }: Route.ComponentProps) {
   const error = actionData && "error" in actionData ? actionData.error : undefined;
   const redirectTo = actionData && "redirectTo" in actionData ? actionData.redirectTo : undefined;
   // Only a hydrated page says "js": the server then answers the SSO redirect as data.
-  const [hydrated, setHydrated] = useState(false);
-  useEffect(() => setHydrated(true), []);
+  const hydrated = useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
   useEffect(() => {
     if (!redirectTo) return;
     const timer = setTimeout(() => window.location.assign(redirectTo), SSO_NOTICE_MS);
