@@ -1,6 +1,6 @@
-import { createCookie, type Cookie } from "react-router";
 import type { SecondFactorStep } from "../../adapters/types";
 import { createSealer } from "../lib/aead.server";
+import { createSealedCookie } from "../lib/sealed-cookie.server";
 import { systemClock, type Clock } from "../lib/clock";
 import { randomId } from "../lib/crypto.server";
 import type { Store } from "../store/types";
@@ -60,17 +60,15 @@ export function createSecondFactorStore(options: SecondFactorStoreOptions): Seco
   const clock = options.clock ?? systemClock;
   const ttlSeconds = Math.min(options.ttlSeconds, 600);
   const maxFailures = options.maxFailures ?? 5;
-  const sealer = createSealer(options.secrets, "second-factor");
   // The enrollment holds the factor's secret and its QR image: sealed at rest too.
   const recordSealer = createSealer(options.secrets, "second-factor-enrollment", 256 * 1024);
   const cookieName = options.secure ? "__Host-mfa" : "mfa";
-  const cookie: Cookie = createCookie(cookieName, {
-    httpOnly: true,
+  // Sealed: it carries the pending authentication token; the seal is its signature (S19).
+  const cookie = createSealedCookie({
+    name: cookieName,
+    secrets: options.secrets,
+    purpose: "second-factor",
     secure: options.secure,
-    sameSite: "lax",
-    path: "/",
-    secrets: [...options.secrets],
-    maxAge: ttlSeconds,
   });
   const enrollmentKey = (id: string) => `mfa:enrollment:${id}`;
   const failuresKey = (id: string) => `mfa:failures:${id}`;
@@ -97,20 +95,11 @@ export function createSecondFactorStore(options: SecondFactorStoreOptions): Seco
           ttlSeconds * 1000,
         );
       }
-      return cookie.serialize(sealer.seal(JSON.stringify(pending)), { maxAge: ttlSeconds });
+      return cookie.serialize(JSON.stringify(pending), ttlSeconds);
     },
     async read(request) {
-      const header = request.headers.get("Cookie");
-      if (!header || !header.includes(`${cookieName}=`) || header.length > 16_384) return null;
-      let sealed: unknown;
-      try {
-        sealed = await cookie.parse(header);
-      } catch {
-        return null;
-      }
-      if (typeof sealed !== "string") return null;
-      const json = sealer.open(sealed);
-      if (json === null) return null;
+      const json = cookie.open(request.headers.get("Cookie"));
+      if (json === "absent" || json === "invalid") return null;
       try {
         const pending = JSON.parse(json) as SecondFactorPending;
         // Expiry is checked here, not trusted to the cookie's Max-Age (S21's rule).
@@ -146,7 +135,7 @@ export function createSecondFactorStore(options: SecondFactorStoreOptions): Seco
       ]);
     },
     clear() {
-      return cookie.serialize("", { maxAge: 0, expires: new Date(0) });
+      return Promise.resolve(cookie.clear);
     },
   };
 }
