@@ -14,6 +14,8 @@ export default tseslint.config(
       "bench/results/**",
       "bench/bare/build/**",
       "bench/bare/.react-router/**",
+      "reports/**",
+      ".stryker-tmp*/**",
     ],
   },
   js.configs.recommended,

@@ -136,6 +136,8 @@ describe("S16 the provider state", () => {
       `${id.toUpperCase()}.${mac}`,
       `${id}x.${mac}`,
       `${state}${"0".repeat(200)}`,
+      // Over 200 characters, though its first two parts are a good id and MAC.
+      `${state}.${"x".repeat(200)}`,
       "",
       null,
     ]) {
