@@ -293,3 +293,58 @@ describe("the cookies a sign-in answers with", () => {
     expect(sessionCookies(late)).toEqual([]);
   });
 });
+
+describe("the strategy's other steps", () => {
+  it("a code pasted with spaces or dashes is the same code", async () => {
+    app = createTestApp();
+    for (const [address, write] of [
+      ["spaces@example.com", (c: string) => ` ${c.slice(0, 3)} ${c.slice(3)} `],
+      ["dashes@example.com", (c: string) => `${c.slice(0, 3)}-${c.slice(3)}`],
+    ] as const) {
+      const jar = new CookieJar();
+      const message = await requestEmail(app, jar, address);
+      expect((await submitCode(jar, write(message.code as string))).location).toBe("/dashboard");
+    }
+  });
+
+  it("a code that is not six digits is refused before the adapter or the limits see it", async () => {
+    app = createTestApp();
+    const jar = new CookieJar();
+    await requestEmail(app, jar, "person@example.com");
+    for (const code of ["12345", "1234567", "12a456", ""]) {
+      const result = await submitCode(jar, code);
+      expect(result.data, code).toMatchObject({ error: { code: "invalid_input" } });
+    }
+    expect(app.events.at(-1)).toMatchObject({ step: "code", outcome: "invalid_input" });
+  });
+
+  it("'email me a code instead' with an adapter that sends no separate codes is a clear refusal", async () => {
+    app = createTestApp();
+    const jar = new CookieJar();
+    await requestEmail(app, jar, "person@example.com");
+    const result = await callRoute(
+      check.action,
+      postForm("/login/check", { intent: "code-instead" }, { cookie: jar }),
+    );
+    expect(result.data).toMatchObject({ error: { code: "invalid_input" } });
+    expect(app.outbox.list()).toHaveLength(1);
+  });
+
+  it("S13 after a throttled start, the check page says what an accepted one says", async () => {
+    const adapter = createTestAdapter({ delivers: { link: true, code: false } });
+    const clock = createTestClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+    const limits = createSignInLimits({ store, emailPerHour: 1, emailSpacingSeconds: 0 });
+    app = createTestApp({ adapter, clock, store, limits });
+    const pageAfterStart = async () => {
+      const jar = new CookieJar();
+      await startSignIn(jar, "person@example.com");
+      return (await callRoute(check.loader, getRequest("/login/check", { cookie: jar }))).data;
+    };
+    const accepted = await pageAfterStart();
+    const throttled = await pageAfterStart();
+    expect(adapter.deliveries).toHaveLength(1);
+    expect(throttled).toEqual(accepted);
+    expect(accepted).toMatchObject({ delivered: { link: true, code: false }, canSendCode: true });
+  });
+});
