@@ -116,6 +116,21 @@ function setDocumentHeaders(headers: Headers, nonce: string) {
     headers.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
 }
 
+/**
+ * Where the sign-in form's 303 may lead besides this origin: with enterprise SSO, POST
+ * /login answers with a redirect to WorkOS, and browsers apply `form-action` to the
+ * redirects of a form submission too (without JavaScript the form itself is submitted).
+ */
+function ssoOrigin(config: Config): string {
+  const values = config.adapterVariables as Record<string, unknown>;
+  const domains = values.WORKOS_SSO_DOMAINS;
+  const sso =
+    values.WORKOS_SSO_LOOKUP === true ||
+    (typeof domains === "object" && domains !== null && Object.keys(domains).length > 0);
+  const api = values.WORKOS_API_URL;
+  return sso && typeof api === "string" && URL.canParse(api) ? ` ${new URL(api).origin}` : "";
+}
+
 /** The policy before and after the nonce, built once per configuration, not per page. */
 const policies = new WeakMap<Config, { before: string; after: string }>();
 
@@ -129,7 +144,7 @@ function policyAround(config: Config): { before: string; after: string } {
       `style-src 'self'${dev ? " 'unsafe-inline'" : ""}`,
       "img-src 'self' data:",
       `connect-src 'self'${dev ? " ws: wss:" : ""}`,
-      "form-action 'self'",
+      `form-action 'self'${ssoOrigin(config)}`,
       "frame-ancestors 'none'",
       "base-uri 'none'",
       "object-src 'none'",

@@ -116,6 +116,8 @@ function profileOptions(
           ...workos.env,
           ...ipBudget,
         },
+        // The MFA journey signs one address in twice in a row.
+        emailSpacingSeconds: 0,
       };
     case "dev":
       return {

@@ -34,7 +34,6 @@ test.describe("WorkOS SSO and MFA via the emulator", () => {
     await expect(main(page).getByRole("status")).toContainText(
       "Your organization signs in with single sign-on",
     );
-    await audit(page, "login (SSO notice)");
     await expectDashboard(page, server, email);
     await expect(page.getByText("with workos-sso")).toBeVisible();
     expect(workos.userSessions(email).map((s) => s.status)).toEqual(["active"]);
