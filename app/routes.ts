@@ -9,6 +9,8 @@ export default [
   route("auth/callback", "routes/auth.callback.tsx"),
   route("logout", "routes/logout.tsx"),
   route("dashboard", "routes/dashboard.tsx"),
+  route("account", "routes/account.tsx"),
+  route("account/deleted", "routes/account.deleted.tsx"),
   route("account/sessions", "routes/account.sessions.tsx"),
   route("dev/mailbox", "routes/dev.mailbox.tsx"),
   route("healthz", "routes/healthz.ts"),
