@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import { deriveKey } from "./crypto.server";
 
 /**
@@ -19,8 +25,10 @@ export function createSealer(
   maxLength = 8192,
 ): Sealer {
   if (secrets.length === 0) throw new Error("createSealer needs at least one secret");
-  const keys = secrets.map((secret) => deriveKey(secret, `aead:${purpose}`));
-  const [sealKey] = keys as [Buffer, ...Buffer[]];
+  // Derived once per process and held as KeyObjects: a raw Buffer key is wrapped into a new
+  // key object by every createCipheriv/createDecipheriv, which costs more than the AES itself.
+  const keys = secrets.map((secret) => createSecretKey(deriveKey(secret, `aead:${purpose}`)));
+  const [sealKey] = keys as [KeyObject, ...KeyObject[]];
   return {
     seal(plaintext) {
       const iv = randomBytes(12);

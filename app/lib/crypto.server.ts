@@ -1,10 +1,12 @@
 import {
   createHash,
   createHmac,
+  createSecretKey,
   hkdfSync,
   randomBytes,
   randomInt,
   timingSafeEqual,
+  type KeyObject,
 } from "node:crypto";
 
 /** 32 random bytes, base64url: a link token (S1). */
@@ -26,9 +28,21 @@ export function sha256Hex(value: string): string {
   return createHash("sha256").update(value).digest("hex");
 }
 
+/**
+ * The KeyObject of each key given to `hmacHex`, made once: handed a raw Buffer, every
+ * createHmac wraps it into a new key object first, which costs several times the HMAC.
+ * Keys are derived once per process and never changed in place.
+ */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
 /** Keyed hash: what the store keeps instead of a secret (S5). */
 export function hmacHex(key: Uint8Array, value: string): string {
-  return createHmac("sha256", key).update(value).digest("hex");
+  let keyObject = keyObjects.get(key);
+  if (!keyObject) {
+    keyObject = createSecretKey(key);
+    keyObjects.set(key, keyObject);
+  }
+  return createHmac("sha256", keyObject).update(value).digest("hex");
 }
 
 /** Constant-time equality of two strings (S6); unequal lengths are simply unequal. */
