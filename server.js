@@ -22,6 +22,20 @@ const build = await import("./build/server/index.js");
 
 const app = express();
 app.disable("x-powered-by");
+// The app's headers for every response (entry.server.tsx), so that static files, /healthz
+// and Express's own error pages carry them too. Added as the headers go out, and only where
+// the app did not set them itself (its pages do; a second copy would read "nosniff, nosniff").
+const responseHeaders = Object.entries(build.entry.module.RESPONSE_HEADERS ?? {});
+app.use((req, res, next) => {
+  const writeHead = res.writeHead;
+  res.writeHead = function (...args) {
+    for (const [name, value] of responseHeaders) {
+      if (!res.hasHeader(name)) res.setHeader(name, value);
+    }
+    return writeHead.apply(this, args);
+  };
+  next();
+});
 app.use(compression());
 app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
 // The other files of build/client (favicon, robots.txt, …) are listed once at start and served

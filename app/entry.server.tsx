@@ -36,6 +36,42 @@ if (process.env.NODE_ENV === "production") {
 export const streamTimeout = 5_000;
 
 /**
+ * Headers for every response, not only pages: `.data`, resource routes such as /healthz,
+ * static files and Express's own error pages (server.js sets them from this list for
+ * everything it answers). No MIME sniffing; no window of another origin may hold a
+ * reference to ours or embed our resources; every browser feature the app does not use is
+ * denied, and WebAuthn is allowed for this origin only (passkeys).
+ */
+export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  "X-Content-Type-Options": "nosniff",
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Resource-Policy": "same-origin",
+  "Permissions-Policy": [
+    "accelerometer=()",
+    "camera=()",
+    "display-capture=()",
+    "geolocation=()",
+    "gyroscope=()",
+    "magnetometer=()",
+    "microphone=()",
+    "payment=()",
+    "usb=()",
+    "publickey-credentials-get=(self)",
+    "publickey-credentials-create=(self)",
+  ].join(", "),
+};
+
+function setResponseHeaders(headers: Headers): void {
+  for (const [name, value] of Object.entries(RESPONSE_HEADERS)) headers.set(name, value);
+}
+
+/** Single-fetch `.data` answers get the same headers as pages. */
+export function handleDataRequest(response: Response): Response {
+  setResponseHeaders(response.headers);
+  return response;
+}
+
+/**
  * Server-side errors go to the log; a client's mistake answered with a 4xx (a POST to a page
  * without an action, a 405 or 404 from the router) is not an error of ours, and logging a
  * stack trace for each would let any scanner flood the log (S26, S28).
@@ -103,13 +139,13 @@ export default function handleRequest(
 
 /**
  * Security headers for every HTML page: a nonce-based CSP (React Router's inline scripts
- * carry the nonce), no framing, no sniffing, and HSTS when served over https.
+ * carry the nonce), no framing, the headers of every response, and HSTS over https.
  */
 function setDocumentHeaders(headers: Headers, nonce: string) {
   const { config } = getServices();
   const csp = policyAround(config);
   headers.set("Content-Security-Policy", `${csp.before}${nonce}${csp.after}`);
-  headers.set("X-Content-Type-Options", "nosniff");
+  setResponseHeaders(headers);
   headers.set("X-Frame-Options", "DENY");
   if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "same-origin");
   if (config.secure)

@@ -6,6 +6,7 @@ import {
   Outlet,
   Scripts,
   ScrollRestoration,
+  useLocation,
   useRouteLoaderData,
 } from "react-router";
 import type { Route } from "./+types/root";
@@ -24,12 +25,20 @@ export async function loader({ request, context }: Route.LoaderArgs) {
 export function Layout({ children }: { children: React.ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const nonce = data?.nonce;
+  // The sign-in page does not offer a link to itself.
+  const onSignIn = useLocation().pathname.startsWith("/login");
   return (
     <html lang="en">
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
+        <meta
+          name="description"
+          content="Sign in with your email address: a link or a code by email, no password."
+        />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+        <link rel="icon" href="/favicon.ico" sizes="32x32" />
         <Meta />
         <Links nonce={nonce} />
       </head>
@@ -48,7 +57,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
                   </button>
                 </form>
               </>
-            ) : (
+            ) : onSignIn ? null : (
               <Link to="/login">Sign in</Link>
             )}
           </nav>

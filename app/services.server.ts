@@ -102,6 +102,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       mailer = new SmtpMailer({
         url: config.mail.smtpUrl as string,
         from: config.mail.from as string,
+        name: config.appName,
       });
     } else {
       // In development the outbox also prints each email, so a link is one click from the log.

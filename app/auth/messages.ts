@@ -78,7 +78,7 @@ export function describeError(error: ErrorView): {
       return {
         title: "Open this in the browser where you started",
         message:
-          "For your safety, a link signs you in only in the browser where you asked for it, and only for a few minutes. Enter the code from the same email in the tab where you started; if that was here, the request has expired: start again.",
+          "A link signs you in only in the browser where you asked for it. Enter the email's code in that tab, or start again here.",
         next: "use-code",
       };
     case "sign_up_closed":
@@ -96,4 +96,19 @@ export function describeError(error: ErrorView): {
         next: "start-over",
       };
   }
+}
+
+/** What an adapter delivers, in the words of the sign-in pages. */
+export function deliveryWords(delivers: { link: boolean; code: boolean }): {
+  /** "a link and a code", "a link" or "a code". */
+  what: string;
+  /** The sign-in button. */
+  button: string;
+} {
+  if (delivers.link && delivers.code) {
+    return { what: "a link and a code", button: "Email me a link and a code" };
+  }
+  return delivers.link
+    ? { what: "a link", button: "Email me a sign-in link" }
+    : { what: "a code", button: "Email me a sign-in code" };
 }

@@ -30,7 +30,15 @@ export function isCrossSite(request: Request, appOrigin: string): boolean {
 export const authMiddleware: MiddlewareFunction<Response> = async ({ request, context }, next) => {
   const services = getServices();
   if (isCrossSite(request, services.config.appOrigin)) {
-    return new Response("Cross-site request refused.", {
+    const { appOrigin, production } = services.config;
+    const opened = new URL(request.url).origin;
+    // In development the usual cause is opening 127.0.0.1 while APP_ORIGIN says localhost
+    // (or the other way round): say where to go. Production says no more than "refused".
+    const hint =
+      !production && opened !== appOrigin
+        ? ` This page was opened at ${opened}, but the app runs at ${appOrigin} (APP_ORIGIN): open ${appOrigin} instead.`
+        : "";
+    return new Response(`Cross-site request refused.${hint}`, {
       status: 403,
       headers: { "Content-Type": "text/plain; charset=utf-8" },
     });

@@ -68,19 +68,22 @@ export function Notice({
   );
 }
 
-/** "Sign out everywhere": POST /logout with scope=all (S22). */
-export function SignOutEverywhere() {
+/** "Sign out everywhere": POST /logout with scope=all (S22); `quiet` shows it as a link. */
+export function SignOutEverywhere({ quiet = false }: { quiet?: boolean }) {
   return (
-    <Form method="post" action="/logout" className={styles.form}>
+    <Form method="post" action="/logout" className={quiet ? styles.quietForm : styles.form}>
       <input type="hidden" name="scope" value="all" />
-      <Button type="submit" kind="secondary">
+      <Button type="submit" kind={quiet ? "link" : "secondary"}>
         Sign out everywhere
       </Button>
     </Form>
   );
 }
 
-/** A time as the same text on server and client: UTC, to the minute. */
+/**
+ * A time as the same text on server and client: UTC, to the minute. The space before
+ * "UTC" does not break, so "UTC" never wraps onto a line of its own.
+ */
 export function formatTime(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+  return `${iso.slice(0, 16).replace("T", " ")}\u00a0UTC`;
 }

@@ -4,8 +4,10 @@ import type { EmailMessage, Mailer } from "./types";
 export interface SmtpMailerOptions {
   /** e.g. smtp://user:pass@host:587 or smtps://… */
   url: string;
-  /** e.g. "Sign in <login@example.com>" */
+  /** e.g. "Sign in <login@example.com>", or a bare address that then gets `name`. */
   from: string;
+  /** The sender's display name when `from` has none (the app's `APP_NAME`). */
+  name?: string;
   /** Bound on each phase of a send, so a stuck server cannot hold a request open. */
   timeoutMs?: number;
 }
@@ -13,7 +15,7 @@ export interface SmtpMailerOptions {
 /** Real SMTP through nodemailer. */
 export class SmtpMailer implements Mailer {
   readonly #transport: Transporter;
-  readonly #from: string;
+  readonly #from: string | { name: string; address: string };
 
   constructor(options: SmtpMailerOptions) {
     const timeout = options.timeoutMs ?? 10_000;
@@ -29,7 +31,11 @@ export class SmtpMailer implements Mailer {
       greetingTimeout: timeout,
       socketTimeout: timeout,
     });
-    this.#from = options.from;
+    // A bare address shows as itself in the inbox; with the app's name people know the
+    // sender. nodemailer quotes the name, so any APP_NAME is safe in the header.
+    const bare = !options.from.includes("<");
+    this.#from =
+      bare && options.name ? { name: options.name, address: options.from.trim() } : options.from;
   }
 
   async send(message: EmailMessage): Promise<void> {

@@ -49,20 +49,29 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
     "",
   ].join("\n");
 
+  // Explicit background and text colours everywhere: dark-mode mail clients invert or
+  // darken what is left unset, which can leave dark text on a dark background.
   const html = `<!doctype html>
 <html lang="en">
-<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #111;">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<meta name="supported-color-schemes" content="light">
+<title>${escapeHtml(subject)}</title>
+</head>
+<body style="margin: 0; padding: 24px; background: #ffffff; background-color: #ffffff; font-family: system-ui, sans-serif; line-height: 1.5; color: #111111;">
   <h1 style="font-size: 20px;">Sign in to ${escapeHtml(appName)}</h1>
   ${
     link
       ? `<p>${input.continueStep === false ? escapeHtml(openLink) : "Open this link, then press <strong>Continue</strong>:"}</p>
-  <p><a href="${escapeHtml(link)}">Sign in to ${escapeHtml(appName)}</a></p>`
+  <p><a href="${escapeHtml(link)}" style="color: #2b35a8;">Sign in to ${escapeHtml(appName)}</a></p>`
       : ""
   }
   ${
     code
       ? `<p>${link ? "Or enter this code" : "Enter this code"} in the tab where you started:</p>
-  <p style="font-size: 28px; letter-spacing: 4px; font-weight: bold;"><code>${escapeHtml(code)}</code></p>`
+  <p style="font-size: 28px; letter-spacing: 4px; font-weight: bold; color: #111111; background-color: #f3f4f6; padding: 8px 12px; display: inline-block;"><code>${escapeHtml(code)}</code></p>`
       : ""
   }
   <p>This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${escapeHtml(minutes)} and work once.</p>

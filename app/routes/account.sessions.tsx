@@ -103,7 +103,7 @@ export default function AccountSessions({ loaderData }: Route.ComponentProps) {
         Every browser where you are signed in. End any you do not recognise.
       </p>
       {actionData?.error ? <Notice tone="danger">{actionData.error}</Notice> : null}
-      <ul className={ui.list} data-testid="sessions">
+      <ul className={ui.stack} data-testid="sessions">
         {sessions.map((s) => (
           <li key={s.handle} data-current={s.current || undefined}>
             <p className={ui.text}>
@@ -115,7 +115,7 @@ export default function AccountSessions({ loaderData }: Route.ComponentProps) {
               <time dateTime={s.lastSeenAt}>{formatTime(s.lastSeenAt)}</time>
               {s.network ? `, from ${s.network}` : null}
             </p>
-            <Form method="post" className={ui.inlineForm}>
+            <Form method="post" className={ui.itemAction}>
               <input type="hidden" name="intent" value="revoke" />
               <input type="hidden" name="sessionId" value={s.handle} />
               <Button type="submit" kind="secondary">

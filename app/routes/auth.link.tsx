@@ -29,6 +29,7 @@ export default function LinkLanding({ loaderData }: Route.ComponentProps) {
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const error = actionData?.error;
+  const refused = error?.code === "not_same_browser";
   // After a failed Continue the page reloads without the token in its URL: show the error.
   if (!loaderData.token && !error) {
     return (
@@ -44,16 +45,18 @@ export default function LinkLanding({ loaderData }: Route.ComponentProps) {
     <Card>
       <h1 className={ui.heading}>Continue signing in</h1>
       {error ? (
-        <ErrorAlert error={error} id="link-error">
-          <p className={ui.text}>
-            <Link to="/login">Start again here</Link>
-          </p>
-        </ErrorAlert>
+        <ErrorAlert error={error} id="link-error" />
       ) : (
         <p className={ui.text}>Press Continue to finish signing in on this device.</p>
       )}
+      {/* Refused in this browser: Continue cannot work here, so starting again is the main action. */}
+      {error ? (
+        <Link to="/login" className={ui.button({ kind: refused ? "primary" : "secondary" })}>
+          Start again here
+        </Link>
+      ) : null}
       {/* The token travels in the body and the action URL has none, so the redirect after it never carries it. */}
-      {loaderData.token ? (
+      {loaderData.token && !refused ? (
         <Form method="post" action="/auth/link" className={ui.form}>
           <input type="hidden" name="token" value={loaderData.token} />
           <Button type="submit" pending={navigation.state !== "idle"} pendingLabel="Signing in…">

@@ -1,7 +1,7 @@
-import { Form, Link } from "react-router";
+import { Link } from "react-router";
 import type { Route } from "./+types/dashboard";
 import { requireSession, requireUser } from "../auth/flow.server";
-import { Button, Card, SignOutEverywhere, formatTime } from "../components/ui";
+import { Card, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 
 export const meta: Route.MetaFunction = () => [{ title: "Dashboard" }];
@@ -13,7 +13,6 @@ export async function loader({ request }: Route.LoaderArgs) {
     email: user.email,
     // A field of your own (UserFields in app/auth/users.server.ts).
     displayName: user.fields.displayName ?? null,
-    adapter: session.user.adapter,
     signedInAt: new Date(session.issuedAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),
     idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
@@ -21,7 +20,7 @@ export async function loader({ request }: Route.LoaderArgs) {
 }
 
 export default function Dashboard({ loaderData }: Route.ComponentProps) {
-  const { email, displayName, adapter, signedInAt, expiresAt, idleExpiresAt } = loaderData;
+  const { email, displayName, signedInAt, expiresAt, idleExpiresAt } = loaderData;
   return (
     <Card>
       <h1 className={ui.heading}>Dashboard</h1>
@@ -36,7 +35,7 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
       <dl className={ui.list}>
         <dt className={ui.label}>Signed in</dt>
         <dd>
-          <time dateTime={signedInAt}>{formatTime(signedInAt)}</time> with {adapter}
+          <time dateTime={signedInAt}>{formatTime(signedInAt)}</time>
         </dd>
         <dt className={ui.label}>Session ends</dt>
         <dd>
@@ -51,12 +50,8 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
         <Link to="/account/sessions">Your sessions</Link>: see and end the other browsers where you
         are signed in. <Link to="/account">Your account</Link>: how you sign in, and deleting it.
       </p>
-      <Form method="post" action="/logout" className={ui.form}>
-        <Button type="submit" kind="secondary">
-          Sign out
-        </Button>
-      </Form>
-      <SignOutEverywhere />
+      {/* "Sign out" is in the header; ending every session is the rarer, quieter action. */}
+      <SignOutEverywhere quiet />
     </Card>
   );
 }

@@ -1,6 +1,6 @@
 import { data } from "react-router";
 import type { Route } from "./+types/dev.mailbox";
-import { Card } from "../components/ui";
+import { Card, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 
@@ -43,15 +43,14 @@ export default function Mailbox({ loaderData }: Route.ComponentProps) {
           No email yet. <a href="/login">Sign in</a> to get one.
         </p>
       ) : (
-        <ol className={ui.list}>
+        <ol className={ui.stack}>
           {loaderData.messages.map((m) => (
             <li key={m.id}>
               <article aria-label={`Email to ${m.to}`}>
-                <h2 className={ui.label}>
-                  {m.subject} — to {m.to}
-                </h2>
+                <h2 className={ui.subheading}>{m.subject}</h2>
                 <p className={ui.muted}>
-                  <time dateTime={m.sentAt}>{m.sentAt}</time>
+                  To <span className={ui.address}>{m.to}</span>,{" "}
+                  <time dateTime={m.sentAt}>{formatTime(m.sentAt)}</time>
                 </p>
                 {m.link ? (
                   <p className={ui.text}>

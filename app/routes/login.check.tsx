@@ -2,6 +2,7 @@ import { Form, Link, redirect, useActionData, useNavigation } from "react-router
 import type { Route } from "./+types/login.check";
 import { signInPageHeaders } from "../auth/headers";
 import { runSignInStep } from "../auth/flow.server";
+import { deliveryWords } from "../auth/messages";
 import { Button, Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
@@ -17,6 +18,8 @@ export async function loader({ request }: Route.LoaderArgs) {
     delivered: pending.delivered,
     canSendCode: Boolean(services.adapter.sendCode) && !pending.delivered.code,
     minutes: Math.max(1, Math.round((pending.expiresAt - services.clock()) / 60_000)),
+    // In development the email is one click away.
+    mailbox: !services.config.production && services.outbox ? "/dev/mailbox" : undefined,
   };
 }
 
@@ -29,14 +32,13 @@ export async function action({ request }: Route.ActionArgs) {
 }
 
 export default function CheckEmail({ loaderData }: Route.ComponentProps) {
-  const { email, delivered, canSendCode, minutes } = loaderData;
+  const { email, delivered, canSendCode, minutes, mailbox } = loaderData;
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
   const intent = navigation.formData?.get("intent");
   const error = actionData?.error;
-  const what =
-    delivered.link && delivered.code ? "a link and a code" : delivered.link ? "a link" : "a code";
+  const { what } = deliveryWords(delivered);
   return (
     <Card>
       <h1 className={ui.heading}>Check your email</h1>
@@ -96,6 +98,11 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
             Email me a code instead
           </Button>
         </Form>
+      ) : null}
+      {mailbox ? (
+        <p className={ui.muted}>
+          Development: the email is in the <Link to={mailbox}>dev mailbox</Link>.
+        </p>
       ) : null}
       <p className={ui.muted}>
         Wrong address? <Link to="/login">Start again</Link>.

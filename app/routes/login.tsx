@@ -4,6 +4,7 @@ import type { Route } from "./+types/login";
 import { signInPageHeaders } from "../auth/headers";
 import { externalRedirectAsData, getUser, runSignInStep } from "../auth/flow.server";
 import { readForm } from "../auth/form.server";
+import { deliveryWords } from "../auth/messages";
 import { safeReturnTo } from "../auth/return-to";
 import { Button, Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
@@ -14,7 +15,7 @@ export const meta: Route.MetaFunction = () => [{ title: "Sign in" }];
 export async function loader({ request }: Route.LoaderArgs) {
   const returnTo = safeReturnTo(new URL(request.url).searchParams.get("returnTo"));
   if (await getUser(request)) throw redirect(returnTo);
-  return { returnTo };
+  return { returnTo, delivers: getServices().adapter.delivers };
 }
 
 export function headers(args: Route.HeadersArgs): Headers {
@@ -63,11 +64,12 @@ export default function Login({ loaderData }: Route.ComponentProps) {
     const timer = setTimeout(() => window.location.assign(redirectTo), SSO_NOTICE_MS);
     return () => clearTimeout(timer);
   }, [redirectTo]);
+  const words = deliveryWords(loaderData.delivers);
   return (
     <Card>
       <h1 className={ui.heading}>Sign in</h1>
       <p className={ui.muted}>
-        Enter your email address. We will send you a link and a code; no password needed.
+        Enter your email address. We will send you {words.what}; no password needed.
       </p>
       {redirectTo ? (
         <Notice title="Your organization signs in with single sign-on">
@@ -98,7 +100,7 @@ export default function Login({ loaderData }: Route.ComponentProps) {
           />
         </div>
         <Button type="submit" pending={submitting || Boolean(redirectTo)} pendingLabel="Sending…">
-          Email me a sign-in link
+          {words.button}
         </Button>
       </Form>
     </Card>

@@ -32,7 +32,8 @@ export async function action({ request }: Route.ActionArgs) {
       emailHash: user ? hashEmail(user.email) : undefined,
     });
   }
-  throw redirect("/", { status: 303, headers });
+  // The home page then says "You are signed out".
+  throw redirect("/?signed-out", { status: 303, headers });
 }
 
 export default function Logout() {

@@ -14,14 +14,29 @@ function stub(routes: Parameters<typeof createRoutesStub>[0], path: string) {
   return render(<Stub initialEntries={[path]} />);
 }
 
+const LINK_AND_CODE = { link: true, code: true };
+
 describe("the login form", () => {
+  it.each([
+    [{ link: true, code: true }, "a link and a code", "Email me a link and a code"],
+    [{ link: true, code: false }, "a link;", "Email me a sign-in link"],
+    [{ link: false, code: true }, "a code;", "Email me a sign-in code"],
+  ])("promises what the adapter delivers (%o)", async (delivers, what, button) => {
+    stub(
+      [{ path: "/login", Component: Login as never, loader: () => ({ returnTo: "/", delivers }) }],
+      "/login",
+    );
+    expect(await screen.findByRole("button", { name: button })).toBeInTheDocument();
+    expect(document.body.textContent).toContain(`We will send you ${what}`);
+  });
+
   it("has a labelled email field and keeps the return path", async () => {
     stub(
       [
         {
           path: "/login",
           Component: Login as never,
-          loader: () => ({ returnTo: "/dashboard?x=1" }),
+          loader: () => ({ returnTo: "/dashboard?x=1", delivers: LINK_AND_CODE }),
         },
       ],
       "/login",
@@ -38,14 +53,14 @@ describe("the login form", () => {
         {
           path: "/login",
           Component: Login as never,
-          loader: () => ({ returnTo: "/dashboard" }),
+          loader: () => ({ returnTo: "/dashboard", delivers: LINK_AND_CODE }),
           action: () => ({ error: { code: "invalid_input" } }),
         },
       ],
       "/login",
     );
     await userEvent.type(await screen.findByLabelText("Email address"), "nope");
-    await userEvent.click(screen.getByRole("button", { name: "Email me a sign-in link" }));
+    await userEvent.click(screen.getByRole("button", { name: "Email me a link and a code" }));
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("Enter one email address");
     expect(screen.getByLabelText("Email address")).toHaveAttribute("aria-describedby", alert.id);
@@ -60,7 +75,7 @@ describe("the login form", () => {
         {
           path: "/login",
           Component: Login as never,
-          loader: () => ({ returnTo: "/dashboard" }),
+          loader: () => ({ returnTo: "/dashboard", delivers: LINK_AND_CODE }),
           action: () =>
             new Promise((resolve) => (release = () => resolve({ error: { code: "unavailable" } }))),
         },
@@ -68,7 +83,7 @@ describe("the login form", () => {
       "/login",
     );
     await userEvent.type(await screen.findByLabelText("Email address"), "a@b.co");
-    await userEvent.click(screen.getByRole("button", { name: "Email me a sign-in link" }));
+    await userEvent.click(screen.getByRole("button", { name: "Email me a link and a code" }));
     expect(await screen.findByRole("button", { name: "Sending…" })).toBeDisabled();
     release();
     expect(await screen.findByRole("alert")).toHaveTextContent("unavailable right now");

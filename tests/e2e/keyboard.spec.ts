@@ -36,9 +36,14 @@ test("keyboard only: email, code, dashboard, sign out", async ({
   await page.keyboard.press("Enter");
   await expectDashboard(page, server, email);
 
-  await tabTo(page, main(page).getByRole("button", { name: "Sign out", exact: true }));
+  await tabTo(
+    page,
+    page
+      .getByRole("navigation", { name: "Account" })
+      .getByRole("button", { name: "Sign out", exact: true }),
+  );
   await page.keyboard.press("Enter");
-  await expect(page).toHaveURL(server.url("/"));
+  await expect(page).toHaveURL(server.url("/?signed-out"));
   await expectSignedOut(page, server);
 });
 

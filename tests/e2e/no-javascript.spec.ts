@@ -5,7 +5,6 @@ import {
   expect,
   expectDashboard,
   expectSignedOut,
-  main,
   openLinkAndContinue,
   requestSignIn,
   test,
@@ -29,8 +28,11 @@ test("without JavaScript: link sign-in, sign out, then a wrong and a right code"
   await expectDashboard(page, server, email);
   await auditWithoutScripts(page, "dashboard, no JavaScript");
 
-  await main(page).getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(server.url("/"));
+  await page
+    .getByRole("navigation", { name: "Account" })
+    .getByRole("button", { name: "Sign out", exact: true })
+    .click();
+  await expect(page).toHaveURL(server.url("/?signed-out"));
   await expectSignedOut(page, server);
 
   // The code path: a wrong code comes back as a rendered error, the right one signs in.

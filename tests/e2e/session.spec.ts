@@ -30,8 +30,11 @@ test("sign out ends this browser's session", async ({ page, servers, mail, addre
   const server = await servers.get("local");
   const email = address("leaver");
   await signInByCode(page, server, mail, email, 1);
-  await main(page).getByRole("button", { name: "Sign out", exact: true }).click();
-  await expect(page).toHaveURL(server.url("/"));
+  await page
+    .getByRole("navigation", { name: "Account" })
+    .getByRole("button", { name: "Sign out", exact: true })
+    .click();
+  await expect(page).toHaveURL(server.url("/?signed-out"));
   await expect(page.getByText("You are not signed in.")).toBeVisible();
   await audit(page, "home, signed out");
   await expectSignedOut(page, server);
@@ -55,7 +58,7 @@ test("sign out everywhere ends the session in the other browser too", async ({
   await expect(page.getByRole("heading", { level: 1, name: "Sign out" })).toBeVisible();
   await audit(page, "sign out page");
   await main(page).getByRole("button", { name: "Sign out everywhere" }).click();
-  await expect(page).toHaveURL(server.url("/"));
+  await expect(page).toHaveURL(server.url("/?signed-out"));
   await expectSignedOut(page, server);
 
   // The other browser still holds its cookie, but the server no longer accepts it.

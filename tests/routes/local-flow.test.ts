@@ -62,10 +62,14 @@ describe("the local sign-in round trip", () => {
 
     const page = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
     expect(page.status).toBe(200);
-    expect(page.data).toMatchObject({ email: "person@example.com", adapter: "local" });
+    expect(page.data).toMatchObject({ email: "person@example.com" });
+    // People are not shown adapter ids.
+    expect(page.data).not.toHaveProperty("adapter");
 
     const out = await callRoute(logout.action, postForm("/logout", {}, { cookie: jar }));
     expect(out.status).toBe(303);
+    // The home page then says so.
+    expect(out.headers.get("Location")).toBe("/?signed-out");
     expect(out.headers.get("Clear-Site-Data")).toBe('"cookies"');
     const replay = await callRoute(dashboard.loader, getRequest("/dashboard", { cookie: jar }));
     expectRedirectToLogin(replay, "/dashboard");

@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** What the build reads: a change to any of these makes a new build. */
-const INPUT_DIRS = ["app", "adapters"];
+const INPUT_DIRS = ["app", "adapters", "public"];
 const INPUT_FILES = [
   "react-router.config.ts",
   "vite.config.ts",

@@ -15,7 +15,9 @@ export interface SmtpSink {
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps what it receives (no auth, no TLS). */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(
+  options: { port?: number; onMessage?: (message: ReadEmail) => void } = {},
+): Promise<SmtpSink> {
   const messages: ReadEmail[] = [];
   const waiters: { address: string; resolve: (m: ReadEmail) => void }[] = [];
   const server = new SMTPServer({
@@ -29,6 +31,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         const to = session.envelope.rcptTo.map((r) => r.address)[0] ?? "";
         const message = parseMime(Buffer.concat(chunks).toString("utf8"), to);
         messages.push(message);
+        options.onMessage?.(message);
         for (const waiter of [...waiters]) {
           if (waiter.address.toLowerCase() === to.toLowerCase()) {
             waiters.splice(waiters.indexOf(waiter), 1);
@@ -39,7 +42,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const port = (server.server.address() as AddressInfo).port;
   const lastEmailTo = (address: string) =>
     [...messages].reverse().find((m) => m.to.toLowerCase() === address.toLowerCase());

@@ -1,0 +1,70 @@
+/**
+ * The production server (`npm start`) puts the app's response headers on everything it
+ * answers, not only pages: `.data`, /healthz, static files, robots.txt and the favicon,
+ * and Express's own error pages.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RESPONSE_HEADERS } from "../../app/entry.server";
+import {
+  productionBuild,
+  startProductionServer,
+  type ProductionServer,
+} from "../support/production-app";
+
+let server: ProductionServer;
+let asset: string;
+
+beforeAll(async () => {
+  const build = await productionBuild();
+  const origin = "http://127.0.0.1";
+  server = await startProductionServer(build, {
+    APP_ORIGIN: origin,
+    SESSION_SECRETS: "headers-test-secret-0123456789abcdef0123",
+    MAIL_TRANSPORT: "outbox",
+    ALLOW_OUTBOX_IN_PRODUCTION: "1",
+    STORE: "memory",
+  });
+  const page = await (await fetch(`${server.url}/login`)).text();
+  asset = /\/assets\/[^"]+\.js/.exec(page)?.[0] ?? "/assets/missing.js";
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("headers on every response of the production server", () => {
+  const paths = () => [
+    ["a page", "/login"],
+    ["a .data answer", "/login.data"],
+    ["/healthz", "/healthz"],
+    ["a built asset", asset],
+    ["robots.txt", "/robots.txt"],
+    ["the favicon", "/favicon.ico"],
+    ["a page that does not exist", "/nowhere"],
+    // A path Express itself cannot decode: its own error page answers.
+    ["an Express error page", "/%E0%A4%A"],
+  ];
+
+  it("nosniff, Permissions-Policy (WebAuthn for this origin only), COOP and CORP", async () => {
+    expect(RESPONSE_HEADERS["Permissions-Policy"]).toContain("publickey-credentials-get=(self)");
+    expect(RESPONSE_HEADERS["Permissions-Policy"]).toContain("camera=()");
+    for (const [what, url] of paths()) {
+      const response = await fetch(`${server.url}${url}`);
+      await response.body?.cancel();
+      for (const [name, value] of Object.entries(RESPONSE_HEADERS)) {
+        expect(response.headers.get(name), `${name} on ${what} (${url}, ${response.status})`).toBe(
+          value,
+        );
+      }
+    }
+  });
+
+  it("serves the favicon and robots.txt instead of a 404", async () => {
+    const icon = await fetch(`${server.url}/favicon.ico`);
+    expect(icon.status).toBe(200);
+    expect((await icon.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    const robots = await fetch(`${server.url}/robots.txt`);
+    expect(robots.status).toBe(200);
+    expect(await robots.text()).toMatch(/^Disallow: \/auth\/$/m);
+  });
+});
