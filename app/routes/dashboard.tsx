@@ -13,6 +13,8 @@ export async function loader({ request }: Route.LoaderArgs) {
     email: user.email,
     // A field of your own (UserFields in app/auth/users.server.ts).
     displayName: user.fields.displayName ?? null,
+    // For tests and your own pages; the page itself shows people no adapter id.
+    adapter: session.user.adapter,
     signedInAt: new Date(session.issuedAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),
     idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
