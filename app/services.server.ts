@@ -2,6 +2,13 @@ import path from "node:path";
 import { Authenticator } from "remix-auth";
 import { createAdapter } from "../adapters/registry";
 import type { AuthAdapter } from "../adapters/types";
+import {
+  createPasskeyCeremonyCookie,
+  PASSKEY_ADAPTER,
+  PasskeyStrategy,
+  type PasskeyCeremonyCookie,
+} from "./auth/passkey-strategy.server";
+import { createPasskeys, type Passkeys } from "./auth/passkeys.server";
 import { createPendingLoginStore, type PendingLoginStore } from "./auth/pending.server";
 import { createProviderSignOut, type ProviderSignOut } from "./auth/provider-signout.server";
 import { createSecondFactorStore, type SecondFactorStore } from "./auth/second-factor.server";
@@ -50,6 +57,10 @@ export interface Services {
   secondFactor: SecondFactorStore;
   /** Ends the provider's sessions when ours end, when the adapter can (WorkOS). */
   providerSignOut?: ProviderSignOut;
+  /** Passkeys: their ceremonies and each person's list (credentials live in `store`). */
+  passkeys: Passkeys;
+  /** The pre-sign-in cookie binding passkey sign-in challenges to a browser. */
+  passkeyCeremony: PasskeyCeremonyCookie;
   limits?: EmailLinkStrategy.Limits;
   authenticator: Authenticator<SessionUser>;
   log: Logger;
@@ -75,6 +86,7 @@ export interface ServiceOverrides {
 }
 
 export const STRATEGY = "email-link";
+export const PASSKEY_STRATEGY = "passkey";
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const clock = overrides.clock ?? systemClock;
@@ -132,14 +144,22 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       : database
         ? createSqliteUserStore({ database, clock })
         : new MemoryUserStore({ clock }));
+  const passkeys = createPasskeys({
+    store,
+    clock,
+    appOrigin: config.appOrigin,
+    rpName: config.appName,
+    // Like local user ids, user handles must not change, so they follow LOGIN_HASH_SECRET.
+    userHandleKey: deriveKey(config.loginHashSecret, "passkey-user-handle"),
+  });
   const users = createUserService({
     store: userStore,
     clock,
     linkByEmail: config.users.linkByEmail,
     signUp: config.users.signUp,
-    // Deleting an account signs the person out on every device. Add what else your app
-    // keeps per user id here (passkeys, uploads…): it goes before the user record does.
-    cleanups: [(userId) => sessions.revokeAllFor(userId)],
+    // Deleting an account signs the person out on every device and forgets their passkeys.
+    // Add what else your app keeps per user id here: it goes before the user record does.
+    cleanups: [(userId) => sessions.revokeAllFor(userId), (userId) => passkeys.removeAll(userId)],
     log,
   });
   const pending = createPendingLoginStore({
@@ -172,6 +192,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           emailPerHour: config.rateLimitEmailPerHour,
           hourSeconds: config.rateLimitWindowSeconds,
         }));
+  const passkeyCeremony = createPasskeyCeremonyCookie({
+    secrets: config.sessionSecrets,
+    secure: config.secure,
+  });
   const base = {
     config,
     clock,
@@ -183,6 +207,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     users,
     pending,
     secondFactor,
+    passkeys,
+    passkeyCeremony,
     limits,
     log,
     requestInfo,
@@ -215,6 +241,13 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       }),
     ),
     STRATEGY,
+  );
+  authenticator.use(
+    new PasskeyStrategy<SessionUser>(
+      { passkeys, users, ceremony: passkeyCeremony, limits, requestInfo, log },
+      async ({ userId }) => ({ id: userId, adapter: PASSKEY_ADAPTER }),
+    ),
+    PASSKEY_STRATEGY,
   );
   return {
     ...base,

@@ -1,8 +1,11 @@
 import { data, redirect } from "react-router";
 import { isAuthError, type AuthErrorCode } from "../../adapters/errors";
 import { pageUrl } from "../lib/request-url";
-import { getServices, STRATEGY } from "../services.server";
+import { getServices, PASSKEY_STRATEGY, STRATEGY } from "../services.server";
+import { field, requestWithForm } from "./form.server";
 import type { ErrorView } from "./messages";
+import type { PasskeyErrorView } from "./passkey-messages";
+import { passkeyProblem } from "./passkeys.server";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
 import { oncePerRequest, type SessionInfo, type SessionUser } from "./session.server";
 import type { User } from "./users.server";
@@ -67,7 +70,10 @@ const STATUS: Record<AuthErrorCode, number> = {
 };
 
 /** An AuthError as page data with a fitting status (never 500). */
-export function authErrorData<Extra extends object = object>(error: ErrorView, extra?: Extra) {
+export function authErrorData<Extra extends object = object>(
+  error: ErrorView | PasskeyErrorView,
+  extra?: Extra,
+) {
   const headers = new Headers({ "Cache-Control": "no-store" });
   if (error.code === "rate_limited" && error.retryAfter)
     headers.set("Retry-After", String(Math.ceil(error.retryAfter)));
@@ -94,13 +100,57 @@ export async function runSignInStep(request: Request) {
   // the second-factor cookie when MFA came in between (S16).
   const pending =
     (await services.pending.read(request)) ?? (await services.secondFactor.read(request));
+  return startSession(request, user, pending?.returnTo);
+}
+
+/**
+ * Sign in with a passkey (POST /login with `intent=passkey`, its `form` already read by the
+ * route): the assertion is verified by the passkey strategy, then the session is made
+ * exactly as for an email sign-in, and the person goes to the form's return path,
+ * validated (S16). Errors come back as page data
+ * marked `method: "passkey"`, so the page can put them in words about passkeys.
+ */
+export async function runPasskeySignIn(request: Request, form: URLSearchParams) {
+  const services = getServices();
+  let user: SessionUser;
+  try {
+    // The route has read the body already; the strategy gets it again (toolchain trap 4).
+    user = await services.authenticator.authenticate(
+      PASSKEY_STRATEGY,
+      requestWithForm(request, form),
+    );
+  } catch (error) {
+    if (error instanceof Response) throw error;
+    if (isAuthError(error))
+      return authErrorData(
+        { code: error.code, retryAfter: error.retryAfter, problem: passkeyProblem(error) },
+        { method: "passkey" as const },
+      );
+    throw error;
+  }
+  return startSession(request, user, field(form, "returnTo"));
+}
+
+/**
+ * A new session for a verified user (S20), whichever way they came in: the old pending
+ * sign-in and the passkey ceremony of this browser end, and a 303 goes to the validated
+ * return path (S16, S17).
+ */
+async function startSession(
+  request: Request,
+  user: SessionUser,
+  returnTo: unknown,
+): Promise<never> {
+  const services = getServices();
   const { setCookie } = await services.sessions.create(user, services.requestInfo(request));
   const headers = new Headers({ "Cache-Control": "no-store" });
   headers.append("Set-Cookie", setCookie);
   headers.append("Set-Cookie", await services.pending.clear());
   if (request.headers.get("Cookie")?.includes(`${services.secondFactor.cookieName}=`))
     headers.append("Set-Cookie", await services.secondFactor.clear());
-  throw redirect(safeReturnTo(pending?.returnTo), { status: 303, headers });
+  if (request.headers.get("Cookie")?.includes(`${services.passkeyCeremony.cookieName}=`))
+    headers.append("Set-Cookie", await services.passkeyCeremony.clear());
+  throw redirect(safeReturnTo(returnTo), { status: 303, headers });
 }
 
 /**

@@ -83,3 +83,20 @@ export function field(form: URLSearchParams, name: string): string {
   const values = form.getAll(name);
   return values.length === 1 ? (values[0] ?? "") : "";
 }
+
+/**
+ * The same request with `form` as its body (urlencoded), for handing on after the body was
+ * read once: a clone would tee the stream, and a bounded read that stops early on one
+ * branch of a tee waits forever for the other.
+ */
+export function requestWithForm(request: Request, form: URLSearchParams): Request {
+  const headers = new Headers(request.headers);
+  headers.set("Content-Type", "application/x-www-form-urlencoded");
+  headers.delete("Content-Length");
+  return new Request(request.url, {
+    method: request.method,
+    headers,
+    body: form.toString(),
+    signal: request.signal,
+  });
+}

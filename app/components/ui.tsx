@@ -32,20 +32,23 @@ export function Button({
  * An error shown as an alert; it takes focus when it appears, so screen-reader and keyboard
  * users land on it after a failed submit.
  */
-export function ErrorAlert({
+export function ErrorAlert<E extends ErrorView>({
   error,
   id,
   children,
+  describe = describeError,
 }: {
-  error: ErrorView;
+  error: E;
   id?: string;
   children?: ReactNode;
+  /** Words for the error; the email sign-in's by default. */
+  describe?: (error: E) => { title: string; message: string };
 }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     ref.current?.focus();
   }, [error]);
-  const words = describeError(error);
+  const words = describe(error);
   return (
     <div ref={ref} id={id} role="alert" tabIndex={-1} className={styles.alert({ tone: "danger" })}>
       <p className={styles.alertTitle}>{words.title}</p>

@@ -19,7 +19,11 @@ export interface AuthEvent {
     | "user"
     | "sso"
     | "second_factor"
-    | "provider_logout";
+    | "provider_logout"
+    | "passkey"
+    | "passkey_add"
+    | "passkey_rename"
+    | "passkey_remove";
   outcome: string;
   adapter?: string;
   /** SHA-256 of the normalised address, first 16 hex digits: enough to correlate, not to read. */

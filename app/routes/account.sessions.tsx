@@ -1,10 +1,11 @@
-import { data, Form, redirect, useActionData } from "react-router";
+import { data, Form, Link, redirect, useActionData } from "react-router";
 import type { Route } from "./+types/account.sessions";
 import { getUser, requireSession } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
 import { Button, Card, Notice, SignOutEverywhere, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { hashEmail } from "../lib/log.server";
+import { describeUserAgent } from "../lib/user-agent";
 import { getServices } from "../services.server";
 
 export const meta: Route.MetaFunction = () => [{ title: "Your sessions" }];
@@ -126,37 +127,10 @@ export default function AccountSessions({ loaderData }: Route.ComponentProps) {
         ))}
       </ul>
       <SignOutEverywhere />
+      <p className={ui.muted}>
+        Signing out ends sessions only; your <Link to="/account/passkeys">passkeys</Link> keep
+        working until you remove them.
+      </p>
     </Card>
   );
-}
-
-const BROWSERS: Array<[RegExp, string]> = [
-  [/Edg(?:e|A|iOS)?\//, "Edge"],
-  [/OPR\/|Opera/, "Opera"],
-  [/SamsungBrowser\//, "Samsung Internet"],
-  [/Firefox\/|FxiOS\//, "Firefox"],
-  [/Chrome\/|CriOS\/|Chromium\//, "Chrome"],
-  [/Safari\//, "Safari"],
-  [/curl\//i, "curl"],
-];
-
-const SYSTEMS: Array<[RegExp, string]> = [
-  [/Windows/, "Windows"],
-  [/iPhone|iPad|iPod/, "iOS"],
-  [/Android/, "Android"],
-  [/CrOS/, "ChromeOS"],
-  [/Mac OS X|Macintosh/, "macOS"],
-  [/Linux/, "Linux"],
-];
-
-/**
- * "Firefox on Linux": a rough reading of the user agent, enough to recognise one's own
- * devices. Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
- */
-function describeUserAgent(userAgent: string | undefined): string {
-  if (!userAgent) return "Unknown browser";
-  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1];
-  const system = SYSTEMS.find(([pattern]) => pattern.test(userAgent))?.[1];
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? (system ? `A browser on ${system}` : "Unknown browser");
 }

@@ -52,6 +52,10 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
         <Link to="/account/sessions">Your sessions</Link>: see and end the other browsers where you
         are signed in. <Link to="/account">Your account</Link>: how you sign in, and deleting it.
       </p>
+      <p className={ui.text}>
+        <Link to="/account/passkeys">Your passkeys</Link>: sign in with your fingerprint, face or
+        screen lock instead of an email.
+      </p>
       {/* "Sign out" is in the header; ending every session is the rarer, quieter action. */}
       <SignOutEverywhere quiet />
     </Card>

@@ -2,10 +2,17 @@ import { useEffect, useSyncExternalStore } from "react";
 import { Form, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
 import { signInPageHeaders } from "../auth/headers";
-import { externalRedirectAsData, getUser, runSignInStep } from "../auth/flow.server";
-import { readForm } from "../auth/form.server";
+import {
+  externalRedirectAsData,
+  getUser,
+  runPasskeySignIn,
+  runSignInStep,
+} from "../auth/flow.server";
+import { field, readForm, requestWithForm } from "../auth/form.server";
+import { describePasskeyError } from "../auth/passkey-messages";
 import { deliveryWords } from "../auth/messages";
 import { safeReturnTo } from "../auth/return-to";
+import { PasskeySignIn } from "../components/passkeys";
 import { Button, Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
@@ -23,12 +30,15 @@ export function headers(args: Route.HeadersArgs): Headers {
 }
 
 export async function action({ request }: Route.ActionArgs) {
-  // The strategy reads the body, so the page's own field is read from a copy (trap 4).
-  const scripted = (await readForm(request.clone()).catch(() => null))?.get("js") === "1";
+  // The body is read once and handed on (a clone of a streamed body can hang, trap 4).
+  const form = await readForm(request);
+  // A passkey's assertion signs in here at once (303 to the return path).
+  if (field(form, "intent") === "passkey") return runPasskeySignIn(request, form);
+  const scripted = field(form, "js") === "1";
   try {
     // Succeeds only by throwing a 303 (to the check-email page, or to the organization's
     // SSO); errors come back as data.
-    return await runSignInStep(request);
+    return await runSignInStep(requestWithForm(request, form));
   } catch (thrown) {
     // With JavaScript the page first says where the person is going (the SSO redirect);
     // without it, the 303 just happens.
@@ -50,7 +60,10 @@ const SSO_NOTICE_MS = 800;
 export default function Login({ loaderData }: Route.ComponentProps) {
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
-  const submitting = navigation.state !== "idle" && navigation.formAction === "/login";
+  const submitting =
+    navigation.state !== "idle" &&
+    navigation.formAction === "/login" &&
+    navigation.formData?.get("intent") !== "passkey";
   const error = actionData && "error" in actionData ? actionData.error : undefined;
   const redirectTo = actionData && "redirectTo" in actionData ? actionData.redirectTo : undefined;
   // Only a hydrated page says "js": the server then answers the SSO redirect as data.
@@ -65,6 +78,7 @@ export default function Login({ loaderData }: Route.ComponentProps) {
     return () => clearTimeout(timer);
   }, [redirectTo]);
   const words = deliveryWords(loaderData.delivers);
+  const byPasskey = actionData !== undefined && "method" in actionData;
   return (
     <Card>
       <h1 className={ui.heading}>Sign in</h1>
@@ -78,7 +92,13 @@ export default function Login({ loaderData }: Route.ComponentProps) {
           </p>
         </Notice>
       ) : null}
-      {error ? <ErrorAlert error={error} id="login-error" /> : null}
+      {error ? (
+        <ErrorAlert
+          error={error}
+          id="login-error"
+          describe={byPasskey ? describePasskeyError : undefined}
+        />
+      ) : null}
       <Form method="post" action="/login" className={ui.form} noValidate>
         <input type="hidden" name="returnTo" value={loaderData.returnTo} />
         {hydrated ? <input type="hidden" name="js" value="1" /> : null}
@@ -90,12 +110,13 @@ export default function Login({ loaderData }: Route.ComponentProps) {
             id="email"
             name="email"
             type="email"
-            autoComplete="email"
+            // "webauthn" lets the browser offer saved passkeys as the field gets focus.
+            autoComplete="username webauthn"
             inputMode="email"
             required
             maxLength={254}
             className={ui.input}
-            aria-invalid={error?.code === "invalid_input" ? true : undefined}
+            aria-invalid={!byPasskey && error?.code === "invalid_input" ? true : undefined}
             aria-describedby={error ? "login-error" : undefined}
           />
         </div>
@@ -103,6 +124,7 @@ export default function Login({ loaderData }: Route.ComponentProps) {
           {words.button}
         </Button>
       </Form>
+      <PasskeySignIn returnTo={loaderData.returnTo} answer={actionData} />
     </Card>
   );
 }

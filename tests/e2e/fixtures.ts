@@ -40,6 +40,7 @@ export type Profile =
   | "workos-app"
   | "magic-auth"
   | "workos-sso"
+  | "passkeys"
   | "dev";
 
 /** The organization the emulator seeds for the SSO journeys, and its domain. */
@@ -118,6 +119,13 @@ function profileOptions(
         },
         // The MFA journey signs one address in twice in a row.
         emailSpacingSeconds: 0,
+      };
+    case "passkeys":
+      // WebAuthn needs a host name for its relying party id: APP_ORIGIN is localhost here.
+      return {
+        name: profile,
+        originHost: "localhost",
+        env: { AUTH_ADAPTER: "local", ...smtpEnv, ...ipBudget },
       };
     case "dev":
       return {

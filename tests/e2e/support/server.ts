@@ -31,11 +31,16 @@ export interface AppServerOptions {
   emailSpacingSeconds?: number;
   /** How long to wait for `/healthz`; the dev server compiles on first request. */
   readyTimeoutMs?: number;
+  /**
+   * The host of APP_ORIGIN (the server still listens on 127.0.0.1). `localhost` for
+   * passkey journeys: WebAuthn refuses an IP address as the relying party id.
+   */
+  originHost?: "127.0.0.1" | "localhost";
 }
 
 export interface AppServer {
   readonly name: string;
-  /** http://127.0.0.1:PORT, also the server's APP_ORIGIN (the S25 origin check compares the two). */
+  /** http://127.0.0.1:PORT (or localhost), also the server's APP_ORIGIN (the S25 origin check compares the two). */
   readonly origin: string;
   url(pathname: string): string;
   /** The server's recent output, for failure messages. */
@@ -93,7 +98,7 @@ export function buildRoot(): string {
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const mode = options.mode ?? "production";
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${options.originHost ?? "127.0.0.1"}:${port}`;
   // A clean environment: nothing from the shell that runs the suite leaks into the app.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -181,7 +186,9 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       );
     }
     try {
-      const response = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
+        signal: AbortSignal.timeout(5_000),
+      });
       if (response.ok) return server;
     } catch {
       // Not listening yet.
