@@ -93,12 +93,25 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     await store.set(goneKey(record.id), why, keepMs);
   }
 
-  async function goneReason(recordId: string | undefined): Promise<AuthError> {
+  /**
+   * Why the record `recordId` is no longer there. `mine`: it is the sign-in this browser
+   * asked for (its pending cookie names it), so when nothing says "used" or "too many", its
+   * time ran out, a newer request replaced it, or the store lost it (STORE=memory after a
+   * restart): "expired, send a new email" is the truth, and "didn't match" would have the
+   * person retype a right code until the tries run out.
+   */
+  async function goneReason(recordId: string | undefined, mine = false): Promise<AuthError> {
     const why = recordId ? await store.get(goneKey(recordId)) : null;
     if (why === "used") return new AuthError("used", "This sign-in was already used");
     if (why === "too_many_attempts")
       return new AuthError("too_many_attempts", "Too many wrong codes");
+    if (mine) return new AuthError("expired", "This browser's sign-in is no longer pending");
     return new AuthError("invalid", "No pending sign-in matches");
+  }
+
+  /** Whether this browser's own sign-in (`context.ref`, for `email`) is still pending. */
+  async function stillPending(email: string, context: VerifyContext): Promise<boolean> {
+    return (await load(emailKey(email)))?.id === context.ref;
   }
 
   /** Consume the record: of concurrent callers exactly one gets it back (S3). */
@@ -162,12 +175,18 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
   async function verifyLink(token: string, context: VerifyContext): Promise<Identity> {
     if (!token || token.length > 200) throw new AuthError("invalid", "Malformed link");
     const rawIndex = await store.get(tokenKey(token));
-    if (!rawIndex) throw new AuthError("invalid", "Unknown link");
+    if (!rawIndex) {
+      // An unknown link. When this browser's own sign-in is gone as well, the link is most
+      // likely that sign-in's, from a store that no longer has it: say it expired.
+      if (context.email && context.ref && !(await stillPending(context.email, context)))
+        throw await goneReason(context.ref, true);
+      throw new AuthError("invalid", "Unknown link");
+    }
     const index = JSON.parse(rawIndex) as TokenIndex;
     const record = await load(index.emailKey);
     if (!record || record.id !== index.recordId || !safeEqual(record.token, hash("token", token))) {
       // Consumed, killed, or superseded by a newer request for the same address (S4).
-      throw await goneReason(index.recordId);
+      throw await goneReason(index.recordId, index.recordId === context.ref);
     }
     if (clock() > record.expiresAt) throw new AuthError("expired", "The link has expired");
     // Only the browser that asked may redeem; checked before consuming, so a scanner's or a
@@ -187,7 +206,10 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     if (!/^\d{6}$/.test(code)) throw new AuthError("invalid", "A code is six digits");
     const key = emailKey(email);
     const record = await load(key);
-    if (!record) throw await goneReason(context.ref);
+    // The address is the one this browser asked for: a missing or newer record means its
+    // own sign-in is over (expired, replaced from another browser, or lost).
+    const mine = context.ref !== undefined && context.email === email;
+    if (!record || (mine && record.id !== context.ref)) throw await goneReason(context.ref, mine);
     // The code, like the link, works only in the browser that asked for it (S8): someone who
     // reads a fresh code cannot start a sign-in of their own and use it. Such tries can
     // never succeed, so they are not counted against the person's five.

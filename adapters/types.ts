@@ -150,6 +150,11 @@ export interface VerifyContext extends RequestInfo {
   adapter?: string;
   /** SHA-256 (hex) of the pending-login cookie's nonce, when the browser has one (S8). */
   nonceHash?: string;
+  /**
+   * The address the browser's pending sign-in is for, from the same cookie. Lets an adapter
+   * tell "this browser's sign-in is gone" (expired, replaced, lost) from a wrong proof.
+   */
+  email?: string;
 }
 
 export interface AuthAdapter {

@@ -101,6 +101,8 @@ function coreVariables({ production, appSendsMail }: CoreContext) {
     // The length of the "hourly" send and verify budgets; shorter windows let counters go
     // sooner (the memory benchmark) but loosen the limits in proportion (S11, S12).
     RATE_LIMIT_WINDOW: integer({ default: 3600, min: 60, max: 86_400, unit: "seconds" }),
+    // How long server.js drains on SIGTERM/SIGINT before it cuts what is left (S33).
+    SHUTDOWN_TIMEOUT: integer({ default: 10, min: 1, max: 600, unit: "seconds" }),
     PORT: integer({ default: 3000, min: 0, max: 65_535 }),
     HOST: text({ default: "0.0.0.0" }),
   };
@@ -196,6 +198,7 @@ function buildConfig(env: Values<CoreVariables>, adapter: ChosenAdapter, product
     rateLimitEmailSpacingSeconds: env.RATE_LIMIT_EMAIL_SPACING,
     rateLimitEmailPerHour: env.RATE_LIMIT_EMAIL_PER_HOUR,
     rateLimitWindowSeconds: env.RATE_LIMIT_WINDOW,
+    shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
     port: env.PORT,
     host: env.HOST,
   };

@@ -312,6 +312,7 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
         ref: pending.ref,
         adapter: pending.adapter,
         nonceHash: this.options.pending.nonceHash(pending),
+        email: pending.email,
       });
     } catch (error) {
       const authError = toAuthError(error);

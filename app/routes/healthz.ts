@@ -1,10 +1,15 @@
 import type { Route } from "./+types/healthz";
+import { isDraining } from "../lib/lifecycle.server";
 import { getServices } from "../services.server";
 
-/** 200 when the server and its store answer; 503 otherwise (a load balancer's probe). */
+/**
+ * 200 when the server and its store answer; 503 otherwise, and while the server shuts down
+ * (a load balancer's probe: take this instance out before it goes).
+ */
 export async function loader(_: Route.LoaderArgs) {
   const { store } = getServices();
   const headers = { "Cache-Control": "no-store" };
+  if (isDraining()) return Response.json({ status: "draining" }, { status: 503, headers });
   try {
     await withTimeout(store.ping(), 2000);
     return Response.json({ status: "ok", store: "ok" }, { headers });

@@ -6,12 +6,12 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CookieJar } from "../support/auth";
 import {
   productionBuild,
   startProductionServer,
   type ProductionServer,
 } from "../support/production-app";
+import { Browser as ProductionBrowser } from "../support/production-browser";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
 
@@ -62,57 +62,10 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), smtp?.close()]);
 });
 
-/** A browser (cookie jar) behind the balancer, from one client address. */
-class Browser {
-  readonly jar = new CookieJar();
-  constructor(readonly ip = "203.0.113.10") {}
-
-  headers(extra: Record<string, string> = {}): Headers {
-    const headers = new Headers({
-      "X-Forwarded-For": this.ip,
-      "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
-      ...extra,
-    });
-    const cookie = this.jar.header();
-    if (cookie) headers.set("Cookie", cookie);
-    return headers;
-  }
-
-  async get(server: ProductionServer, path: string): Promise<Response> {
-    const response = await fetch(server.url + path, {
-      headers: this.headers(),
-      redirect: "manual",
-    });
-    this.jar.store(response);
-    return response;
-  }
-
-  async post(
-    server: ProductionServer,
-    path: string,
-    fields: Record<string, string>,
-  ): Promise<Response> {
-    const response = await fetch(server.url + path, {
-      method: "POST",
-      headers: this.headers({
-        Origin: APP_ORIGIN,
-        "Content-Type": "application/x-www-form-urlencoded",
-      }),
-      body: new URLSearchParams(fields).toString(),
-      redirect: "manual",
-    });
-    this.jar.store(response);
-    return response;
-  }
-
-  /** Another tab of this browser, from now on with its own copy of the cookies. */
-  copy(): Browser {
-    const other = new Browser(this.ip);
-    for (const line of this.jar.header().split("; ").filter(Boolean)) {
-      const eq = line.indexOf("=");
-      other.jar.set(line.slice(0, eq), line.slice(eq + 1));
-    }
-    return other;
+/** A browser behind the balancer (APP_ORIGIN as its Origin), from one client address. */
+class Browser extends ProductionBrowser {
+  constructor(ip?: string) {
+    super(APP_ORIGIN, ip);
   }
 }
 

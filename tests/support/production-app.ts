@@ -194,6 +194,11 @@ export interface ProductionServer {
   output(): string;
   /** SIGTERM, then wait for the exit. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Send `signal` (SIGTERM: a deploy; SIGKILL: a crash) and wait for the exit, however long
+   * the server takes; how it ended.
+   */
+  signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -235,6 +240,13 @@ export async function startProductionServer(
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    return ended;
+  };
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -261,5 +273,5 @@ export async function startProductionServer(
       await sleep(25);
     }
   }
-  return { url, port, output: () => output, stop };
+  return { url, port, output: () => output, stop, signal };
 }

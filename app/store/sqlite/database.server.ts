@@ -19,7 +19,10 @@ export interface Migration {
 export interface OpenDatabaseOptions {
   /** Defaults to every file in app/store/migrations, in order (tests pass their own). */
   migrations?: readonly Migration[];
-  /** How long a statement waits for another connection's write lock, ms. Default 5000. */
+  /**
+   * How long a statement waits for another connection's write lock, ms. node:sqlite is
+   * synchronous, so the wait stalls the whole process: kept short. Default 2000.
+   */
   busyTimeoutMs?: number;
 }
 
@@ -61,7 +64,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(file, {
-      timeout: options.busyTimeoutMs ?? 5_000,
+      timeout: options.busyTimeoutMs ?? 2_000,
       enableForeignKeyConstraints: true,
     });
   } catch (error) {
