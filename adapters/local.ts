@@ -208,7 +208,8 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     const record = await load(key);
     // The address is the one this browser asked for: a missing or newer record means its
     // own sign-in is over (expired, replaced from another browser, or lost).
-    const mine = context.ref !== undefined && context.email === email;
+    // (A throttled request's pending cookie has no ref: no record was ever made for it.)
+    const mine = Boolean(context.ref) && context.email === email;
     if (!record || (mine && record.id !== context.ref)) throw await goneReason(context.ref, mine);
     // The code, like the link, works only in the browser that asked for it (S8): someone who
     // reads a fresh code cannot start a sign-in of their own and use it. Such tries can
