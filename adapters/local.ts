@@ -151,15 +151,18 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
 
     const link = `${context.linkUrl}?token=${encodeURIComponent(token)}`;
     try {
-      await mailer.send(
-        renderSignInEmail({
+      // Queued, not sent: the queue retries it until the record expires, and not after.
+      await mailer.send({
+        ...renderSignInEmail({
           to: email,
           appName,
           link,
           code,
           expiresInMinutes: Math.ceil(ttlSeconds / 60),
         }),
-      );
+        tag: context.mail,
+        expiresAt: record.expiresAt,
+      });
     } catch (error) {
       await store.delete(key);
       throw new AuthError("unavailable", "The sign-in email could not be sent", { cause: error });

@@ -18,6 +18,7 @@
  * - `start` returns a reference the strategy keeps in the pending-login cookie; it is not
  *   a secret and grants nothing on its own.
  */
+import type { MailTag } from "../app/mail/types";
 import type { AuthError } from "./errors";
 
 export type { AuthError };
@@ -107,6 +108,12 @@ export interface RequestInfo {
 }
 
 export interface StartContext extends RequestInfo {
+  /**
+   * Names the email this start sends. An adapter that mails through the app's mailer puts
+   * it on the message as `tag`, untouched: the check-email page follows its delivery, and a
+   * delivery that fails gives the request's budgets back. Absent outside the strategy.
+   */
+  mail?: MailTag;
   /**
    * The app's link landing page (`APP_ORIGIN` + "/auth/link"). An adapter that mails its
    * own link appends its token as `?token=`. Always built from the configured origin,

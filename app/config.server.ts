@@ -84,6 +84,10 @@ function coreVariables({ production, appSendsMail }: CoreContext) {
     // May carry a password, so its value is never echoed.
     SMTP_URL: url({ protocols: ["smtp:", "smtps:"], secret: true }),
     MAIL_FROM: text(),
+    // The overall deadline of one delivery attempt (the whole SMTP conversation), and the
+    // wait before the first retry (doubled for each later one); fractions for tests.
+    MAIL_SEND_TIMEOUT: fractionalSeconds({ default: 15, min: 0.1, max: 300 }),
+    MAIL_RETRY_DELAY: fractionalSeconds({ default: 2, min: 0.05, max: 60 }),
     APP_NAME: text({ default: "Passwordless Starter" }),
     REDIS_URL: url({ protocols: ["redis:", "rediss:"], secret: true }),
     REDIS_PREFIX: text({ default: "pls:" }),
@@ -109,6 +113,18 @@ function coreVariables({ production, appSendsMail }: CoreContext) {
 }
 
 type CoreVariables = ReturnType<typeof coreVariables>;
+
+/** A number of seconds, fractions allowed (tests shorten the mail queue's timings). */
+function fractionalSeconds(options: { default: number; min: number; max: number }) {
+  const { min, max } = options;
+  return variable(
+    (value) =>
+      /^\d+(\.\d+)?$/.test(value) && Number(value) >= min && Number(value) <= max
+        ? Number(value)
+        : invalid(`must be a number of seconds between ${min} and ${max}${got(value)}`),
+    { default: options.default },
+  );
+}
 
 /**
  * Rules that tie the app's variables together. A variable that failed to parse is absent
@@ -181,6 +197,8 @@ function buildConfig(env: Values<CoreVariables>, adapter: ChosenAdapter, product
       transport: env.MAIL_TRANSPORT ?? "outbox",
       smtpUrl: env.SMTP_URL,
       from: env.MAIL_FROM,
+      sendTimeoutMs: Math.round(env.MAIL_SEND_TIMEOUT * 1000),
+      retryDelayMs: Math.round(env.MAIL_RETRY_DELAY * 1000),
     },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : undefined,
     /**

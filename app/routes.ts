@@ -5,6 +5,7 @@ export default [
   route("login", "routes/login.tsx"),
   route("login/check", "routes/login.check.tsx"),
   route("login/mfa", "routes/login.mfa.tsx"),
+  route("login/status", "routes/login.status.ts"),
   route("auth/link", "routes/auth.link.tsx"),
   route("auth/callback", "routes/auth.callback.tsx"),
   route("auth/passkey", "routes/auth.passkey.ts"),

@@ -20,7 +20,13 @@ import { socketAddress } from "./lib/client-address.server";
 import { systemClock, type Clock } from "./lib/clock";
 import { deriveKey } from "./lib/crypto.server";
 import { jsonLogger, type Logger } from "./lib/log.server";
+import { createSealer } from "./lib/aead.server";
 import { Outbox } from "./mail/outbox.server";
+import { createPolledMailQueue } from "./mail/polled-queue.server";
+import { MemoryQueueBackend } from "./mail/queue-memory.server";
+import { SqliteQueueBackend } from "./mail/queue-sqlite.server";
+import { createBullmqMailQueue } from "./mail/queue-bullmq.server";
+import type { DeliveryOptions, MailLogger, MailQueue, RetryPolicy } from "./mail/queue.server";
 import { SmtpMailer } from "./mail/smtp.server";
 import type { Mailer } from "./mail/types";
 import { clientIp, createSignInLimits } from "./auth/limits.server";
@@ -45,7 +51,10 @@ export interface Services {
    * (the store's, the mail queue's, the users'). Undefined with Redis or the memory store.
    */
   database?: Database;
+  /** What delivers mail (SMTP or the dev outbox); only the queue's worker calls it. */
   mailer: Mailer;
+  /** The outbox queue every email goes through, with this process's delivery worker. */
+  mailQueue: MailQueue;
   /** The dev outbox, when MAIL_TRANSPORT=outbox. */
   outbox?: Outbox;
   adapter: AuthAdapter;
@@ -75,7 +84,10 @@ export interface ServiceOverrides {
   store?: Store;
   /** The users store; by default beside the store (SQLite tables, or Redis with REDIS_URL). */
   userStore?: UserStore;
+  /** What delivers (the queue's worker sends through it). */
   mailer?: Mailer;
+  /** Queue timings (tests shorten them) and its log. */
+  mailQueue?: { sendTimeoutMs?: number; retry?: RetryPolicy; pollMs?: number; log?: MailLogger };
   adapter?:
     | AuthAdapter
     | ((
@@ -181,7 +193,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     ip: clientIp(request, config.trustProxy, socketAddress(request)),
     userAgent: request.headers.get("User-Agent")?.slice(0, 256) ?? undefined,
   });
-  const limits =
+  const limits: EmailLinkStrategy.Limits | undefined =
     overrides.limits === null
       ? undefined
       : (overrides.limits ??
@@ -196,12 +208,47 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     secrets: config.sessionSecrets,
     secure: config.secure,
   });
+  const deliveryOptions: DeliveryOptions = {
+    transport: mailer,
+    // Bodies hold a live link and code: sealed with the server key at rest (S32).
+    sealer: createSealer(config.sessionSecrets, "mail-queue", 65_536),
+    sendTimeoutMs: overrides.mailQueue?.sendTimeoutMs ?? config.mail.sendTimeoutMs,
+    retry: overrides.mailQueue?.retry ?? { firstDelayMs: config.mail.retryDelayMs },
+    log: overrides.mailQueue?.log,
+    appClock: clock,
+    // A delivery that failed sent nothing: its request's budgets are given back (S32).
+    onFailed: async (message) => {
+      if (message.tag && limits?.refundSend)
+        await limits.refundSend(message.to, message.tag.ip, {
+          skipSpacing: message.tag.skipSpacing,
+        });
+    },
+  };
+  // The queue lives where the store does: on Redis any instance delivers (BullMQ); in the
+  // SQLite file a message recorded before a restart is sent after it.
+  const mailQueue =
+    redis && config.redis
+      ? createBullmqMailQueue({
+          ...deliveryOptions,
+          client: redis,
+          url: config.redis.url,
+          prefix: config.redis.prefix,
+        })
+      : createPolledMailQueue(
+          database ? new SqliteQueueBackend(database) : new MemoryQueueBackend(),
+          {
+            ...deliveryOptions,
+            pollMs: overrides.mailQueue?.pollMs,
+          },
+        );
+  mailQueue.start();
   const base = {
     config,
     clock,
     store,
     database,
     mailer,
+    mailQueue,
     outbox,
     sessions,
     users,
@@ -220,7 +267,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
         createAdapter({
           config,
           store,
-          mailer,
+          mailer: mailQueue.mailer,
           clock,
           hashKey: deriveKey(config.loginHashSecret, "login-hash"),
         }));
@@ -256,6 +303,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     authenticator,
     async close() {
       providerSignOut?.stop();
+      await mailQueue.close();
       await store.close();
       await userStore.close();
       if (redis) redis.disconnect();

@@ -58,20 +58,21 @@ export function createWorkosMagicAuthAdapter(
   }
   const mfa = workosMfa({ client, clientId, appName });
 
-  async function start(email: string, _context: StartContext): Promise<StartResult> {
+  async function start(email: string, context: StartContext): Promise<StartResult> {
     const magicAuth = await client.call("start", (sdk) =>
       sdk.userManagement.createMagicAuth({ email }),
     );
     if (emailMode === "app") {
       try {
-        await mailer?.send(
-          renderSignInEmail({
+        await mailer?.send({
+          ...renderSignInEmail({
             to: email,
             appName,
             code: magicAuth.code,
             expiresInMinutes: CODE_MINUTES,
           }),
-        );
+          tag: context.mail,
+        });
       } catch {
         throw new AuthError("unavailable", "The sign-in email could not be sent");
       }

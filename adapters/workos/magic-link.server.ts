@@ -75,8 +75,8 @@ export function createWorkosMagicLinkAdapter(options: WorkosMagicLinkAdapterOpti
     });
     if (emailMode === "app") {
       try {
-        await mailer?.send(
-          renderSignInEmail({
+        await mailer?.send({
+          ...renderSignInEmail({
             to: email,
             appName,
             link: session.link,
@@ -84,7 +84,8 @@ export function createWorkosMagicLinkAdapter(options: WorkosMagicLinkAdapterOpti
             continueStep: false,
             expiresInMinutes: Math.ceil(expiresIn / 60),
           }),
-        );
+          tag: context.mail,
+        });
       } catch {
         throw new AuthError("unavailable", "The sign-in email could not be sent");
       }

@@ -35,8 +35,17 @@ export interface SignInLimits {
   allowVerify(email: string | undefined, ip: string | undefined): Promise<LimitDecision>;
   /** A verify for this email failed (wrong, expired or used code or link). */
   recordFailure(email: string): Promise<void>;
-  /** A verify for this email succeeded: clears its consecutive-failure count. */
+  /**
+   * A verify for this email succeeded: clears its consecutive-failure count and the spacing
+   * between sends, so that signing out and straight back in sends a fresh email (S32).
+   */
   recordSuccess(email: string): Promise<void>;
+  /**
+   * A send `allowSend` allowed did not happen (its email could not be queued, or its
+   * delivery failed for good): give back the spacing (unless it was skipped), the hourly
+   * and the per-IP budget it took, so that a failure costs the person nothing (S32).
+   */
+  refundSend(email: string, ip: string | undefined, options?: SendOptions): Promise<void>;
 }
 
 export interface SendOptions {
@@ -171,7 +180,25 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     },
 
     async recordSuccess(email) {
-      await guard(() => store.delete(keyOf(failures, hashEmail(email))));
+      const key = hashEmail(email);
+      await guard(() =>
+        Promise.all([
+          store.delete(keyOf(failures, key)),
+          ...(spacing ? [store.delete(keyOf(spacing, key))] : []),
+        ]),
+      );
+    },
+
+    async refundSend(email, ip, sendOptions = {}) {
+      // One point back on each budget allowSend took; a window that has ended meanwhile
+      // starts over at -1, one extra send in that window, which is the rarer and milder way
+      // to be wrong than keeping a failure's cost.
+      const emailKey = hashEmail(email);
+      const gives = [add(emailHourly, emailKey, -1)];
+      if (spacing && !sendOptions.skipSpacing) gives.push(add(spacing, emailKey, -1));
+      const ipKey = hashIp(ip);
+      if (ipKey) gives.push(add(ipSends, ipKey, -1));
+      await Promise.all(gives);
     },
   };
 }

@@ -33,6 +33,13 @@ export interface PendingLogin {
    * identity that comes back must be at the typed address's domain, not that exact address.
    */
   match?: "domain";
+  /** The id of this sign-in's email in the mail queue (`MailTag.id`). */
+  mailId?: string;
+  /**
+   * Set when this browser asked again too soon and nothing was sent: when it may ask again
+   * (ms), so the page can say so instead of pretending to send.
+   */
+  againAt?: number;
 }
 
 export interface PendingLoginStore {
@@ -42,6 +49,8 @@ export interface PendingLoginStore {
   read(request: Request): Promise<PendingLogin | null>;
   commit(pending: PendingLogin): Promise<string>;
   clear(): Promise<string>;
+  /** The store's clock (ms). */
+  now(): number;
   /** SHA-256 of the nonce: what adapters store and compare (S8). */
   nonceHash(pending: PendingLogin): string;
   /** The opaque `state` for providers that round-trip one: the pending id, signed (S16). */
@@ -101,6 +110,7 @@ export function createPendingLoginStore(options: PendingLoginOptions): PendingLo
     clear() {
       return Promise.resolve(cookie.clear);
     },
+    now: clock,
     nonceHash(pending) {
       return sha256Hex(pending.nonce);
     },

@@ -10,7 +10,9 @@ import type {
   StartContext,
   StartResult,
 } from "../../adapters/types";
+import { randomId } from "../lib/crypto.server";
 import { hashEmail, type AuthEvent, type Logger } from "../lib/log.server";
+import type { MailTag } from "../mail/types";
 import { normaliseEmail } from "./email";
 import { field, readForm } from "./form.server";
 import type { PendingLogin, PendingLoginStore } from "./pending.server";
@@ -73,6 +75,9 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     return this.#start(request, field(form, "email"), field(form, "returnTo"));
   }
 
+  /** How long a start that sends takes, smoothed: what a throttled start waits out (S13). */
+  #startMs = 0;
+
   #info(request: Request): RequestInfo {
     return this.options.requestInfo(request);
   }
@@ -81,10 +86,11 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     this.options.log?.(event);
   }
 
-  #context(request: Request, pending: PendingLogin): StartContext {
+  #context(request: Request, pending: PendingLogin, mail?: MailTag): StartContext {
     const origin = this.options.appOrigin;
     return {
       ...this.#info(request),
+      mail,
       // Built from the configured origin only, never from Host or X-Forwarded-Host (S15).
       linkUrl: `${origin}/auth/link`,
       callbackUrl: `${origin}/auth/callback`,
@@ -168,7 +174,9 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
 
   /**
    * Send (or, when throttled, pretend to) and answer with the same 303 either way (S11,
-   * S13): the response never says whether mail went out.
+   * S13): the response never says whether mail went out. Sending means recording the
+   * message in the mail queue; the relay is never waited for, so a throttled request is
+   * held back only for the time a recorded one takes.
    */
   async #deliver(
     request: Request,
@@ -177,25 +185,30 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     returnTo: string,
     send: (email: string, context: StartContext) => Promise<StartResult>,
   ): Promise<never> {
+    const began = performance.now();
     const { adapter, pending: pendingStore, limits } = this.options;
     const info = this.#info(request);
+    // "Email me a code instead" follows the first email by seconds when a scanner used the
+    // link; it skips the spacing between sends but not the hourly or per-IP budgets (S11).
+    const skipSpacing = step === "code_instead";
+    // Names this email's delivery: only this browser's sealed cookie holds the id, so only
+    // it can read how the delivery went (S32).
+    const mail: MailTag = { id: randomId(), ip: info.ip, skipSpacing };
     const pending = pendingStore.create({
       email,
       returnTo,
       ref: "",
       adapter: adapter.name,
       delivered: step === "code_instead" ? { link: false, code: true } : adapter.delivers,
+      mailId: mail.id,
     });
     const emailHash = hashEmail(email);
-    // "Email me a code instead" follows the first email by seconds when a scanner used the
-    // link; it skips the spacing between sends but not the hourly or per-IP budgets (S11).
-    const skipSpacing = step === "code_instead";
     const decision = limits
       ? await guard(() => limits.allowSend(email, info.ip, { skipSpacing }))
       : { allowed: true as const };
     if (decision.allowed) {
       try {
-        const result = await send(email, this.#context(request, pending));
+        const result = await send(email, this.#context(request, pending, mail));
         pending.ref = result.ref;
         pending.adapter = result.adapter;
         pending.delivered = result.delivered;
@@ -210,20 +223,34 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
           ip: info.ip,
           requestId: authError.requestId,
         });
+        // Nothing went out: the budgets this request spent are given back (S32).
+        if (limits?.refundSend) {
+          await limits.refundSend(email, info.ip, { skipSpacing }).catch(() => undefined);
+        }
         throw authError;
       }
-    } else {
-      this.#log({
-        step,
-        outcome: `throttled:${decision.reason}`,
-        adapter: adapter.name,
-        emailHash,
-        ip: info.ip,
-      });
-      // Nothing was sent, so the browser keeps the sign-in it already has for this address:
-      // the code from the last email must still work in this tab.
-      const existing = await pendingStore.read(request);
-      if (existing?.email === email) return this.#toCheckEmail({ ...existing, returnTo });
+      const took = performance.now() - began;
+      this.#startMs = this.#startMs === 0 ? took : this.#startMs * 0.9 + took * 0.1;
+      return this.#toCheckEmail(pending);
+    }
+    this.#log({
+      step,
+      outcome: `throttled:${decision.reason}`,
+      adapter: adapter.name,
+      emailHash,
+      ip: info.ip,
+    });
+    // As long as a start that sends takes (S13): the time of the answer does not tell
+    // whether mail went out.
+    const wait = Math.min(this.#startMs, 2_000) - (performance.now() - began);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // Nothing was sent, so the browser keeps the sign-in it already has for this address:
+    // the code from the last email must still work in this tab, and the page says when
+    // that email went and when another may be asked for.
+    const existing = await pendingStore.read(request);
+    if (existing?.email === email) {
+      const againAt = pendingStore.now() + decision.retryAfterSeconds * 1000;
+      return this.#toCheckEmail({ ...existing, returnTo, againAt });
     }
     return this.#toCheckEmail(pending);
   }
@@ -514,6 +541,15 @@ export namespace EmailLinkStrategy {
     allowVerify(email: string | undefined, ip: string | undefined): Promise<LimitDecision>;
     recordFailure(email: string): Promise<void>;
     recordSuccess(email: string): Promise<void>;
+    /**
+     * A send this request was allowed did not happen (the queue refused it, or its
+     * delivery failed for good): give back what `allowSend` took.
+     */
+    refundSend?(
+      email: string,
+      ip: string | undefined,
+      options?: { skipSpacing?: boolean },
+    ): Promise<void>;
   }
 
   export type LimitDecision =

@@ -1,5 +1,11 @@
 import nodemailer, { type Transporter } from "nodemailer";
-import type { EmailMessage, Mailer } from "./types";
+import {
+  MailSendError,
+  type EmailMessage,
+  type MailFailureCause,
+  type Mailer,
+  type SendOptions,
+} from "./types";
 
 export interface SmtpMailerOptions {
   /** e.g. smtp://user:pass@host:587 or smtps://… */
@@ -8,14 +14,20 @@ export interface SmtpMailerOptions {
   from: string;
   /** The sender's display name when `from` has none (the app's `APP_NAME`). */
   name?: string;
-  /** Bound on each phase of a send, so a stuck server cannot hold a request open. */
+  /**
+   * Bound on each idle gap of a conversation (connecting, the greeting, each reply). The
+   * overall deadline of an attempt is the caller's `signal` (the delivery worker's
+   * `MAIL_SEND_TIMEOUT`): a relay that drips one line just inside this bound would otherwise
+   * hold an attempt for minutes.
+   */
   timeoutMs?: number;
 }
 
-/** Real SMTP through nodemailer. */
+/** Real SMTP through nodemailer, one connection per message. */
 export class SmtpMailer implements Mailer {
   readonly #transport: Transporter;
   readonly #from: string | { name: string; address: string };
+  readonly #messageIdDomain: string;
 
   constructor(options: SmtpMailerOptions) {
     const timeout = options.timeoutMs ?? 10_000;
@@ -36,19 +48,76 @@ export class SmtpMailer implements Mailer {
     const bare = !options.from.includes("<");
     this.#from =
       bare && options.name ? { name: options.name, address: options.from.trim() } : options.from;
+    // The sender's own domain names its messages (RFC 5322 §3.6.4 asks for a unique id; the
+    // domain part is conventionally the sender's).
+    this.#messageIdDomain = /@([^\s<>@]+)>?\s*$/.exec(options.from)?.[1] ?? "localhost";
   }
 
-  async send(message: EmailMessage): Promise<void> {
-    await this.#transport.sendMail({
-      from: this.#from,
-      to: message.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-    });
+  /**
+   * Send one message. A message with a `tag` gets the Message-ID `<tag.id@domain>`, the same
+   * on every attempt: a retry after an ambiguous failure (the connection dropped after the
+   * data went out) reaches the inbox as a recognisable duplicate, not a second sign-in.
+   */
+  async send(message: EmailMessage, options: SendOptions = {}): Promise<void> {
+    try {
+      await this.#transport.sendMail({
+        from: this.#from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        messageId: message.tag ? `<${message.tag.id}@${this.#messageIdDomain}>` : undefined,
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw classifySmtpError(error, options.signal);
+    }
   }
 
   close(): void {
     this.#transport.close();
   }
+}
+
+/**
+ * A nodemailer failure as a {@link MailSendError}. RFC 5321: a 4yz reply is transient, a
+ * 5yz reply permanent, except 503 (bad sequence of commands), which says the session was in
+ * the wrong state rather than that the message was refused. A connection that was refused,
+ * reset or timed out, or a relay that closed on us, is transient: the relay may be back soon.
+ */
+export function classifySmtpError(error: unknown, signal?: AbortSignal): MailSendError {
+  if (error instanceof MailSendError) return error;
+  const err = (error ?? {}) as { code?: unknown; responseCode?: unknown; message?: unknown };
+  if (signal?.aborted || err.code === "EABORT") {
+    return new MailSendError("timeout", true, { cause: error });
+  }
+  const reply = typeof err.responseCode === "number" ? err.responseCode : undefined;
+  if (reply !== undefined && reply >= 400 && reply < 600) {
+    const permanent = reply >= 500 && reply !== 503;
+    return new MailSendError(`${Math.floor(reply / 100)}xx:${reply}`, !permanent, {
+      cause: error,
+    });
+  }
+  return new MailSendError(connectionCause(error), true, { cause: error });
+}
+
+/** The class of a failure below SMTP, from the error or the system error it wraps. */
+function connectionCause(error: unknown): MailFailureCause {
+  const codes: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string") codes.push(code);
+    if (typeof message === "string") codes.push(message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  const text = codes.join(" ");
+  if (/ECONNREFUSED/.test(text)) return "refused";
+  if (/ECONNRESET|EPIPE/.test(text)) return "reset";
+  if (/ETIMEDOUT|timed? ?out/i.test(text)) return "timeout";
+  if (/EDNS|ENOTFOUND|EAI_AGAIN/.test(text)) return "dns";
+  if (/ETLS|certificate|SSL|TLS/i.test(text)) return "tls";
+  if (/EAUTH|ENOAUTH/.test(text)) return "auth";
+  if (/ECONNECTION|closed/i.test(text)) return "closed";
+  if (/EPROTOCOL/.test(text)) return "protocol";
+  return "error";
 }

@@ -1,9 +1,11 @@
+import { useEffect, useState } from "react";
 import { Form, Link, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login.check";
 import { signInPageHeaders } from "../auth/headers";
+import { deliveryView, type DeliveryView } from "../auth/delivery.server";
 import { runSignInStep } from "../auth/flow.server";
 import { deliveryWords } from "../auth/messages";
-import { Button, Card, ErrorAlert, Notice } from "../components/ui";
+import { Button, Card, ErrorAlert, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 
@@ -20,6 +22,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     minutes: Math.max(1, Math.round((pending.expiresAt - services.clock()) / 60_000)),
     // In development the email is one click away.
     mailbox: !services.config.production && services.outbox ? "/dev/mailbox" : undefined,
+    delivery: await deliveryView(services, pending),
   };
 }
 
@@ -31,26 +34,109 @@ export async function action({ request }: Route.ActionArgs) {
   return runSignInStep(request);
 }
 
+/** How often the page asks how its email is doing, and for how long at most. */
+const POLL_MS = 2_000;
+const POLL_FOR_MS = 60_000;
+
+/**
+ * The delivery state, kept fresh with JavaScript: /login/status every 2 s until the email
+ * is sent or failed, for a minute at most. Without JavaScript a reload shows the same.
+ */
+function useDelivery(initial: DeliveryView): DeliveryView {
+  const [view, setView] = useState(initial);
+  // A new answer from the loader (after "Send it again") replaces what polling found.
+  const [shown, setShown] = useState(initial);
+  if (shown !== initial) {
+    setShown(initial);
+    setView(initial);
+  }
+  useEffect(() => {
+    const done = (v: DeliveryView) => v.settled && v.againInSeconds === undefined;
+    if (done(initial)) return;
+    const until = Date.now() + POLL_FOR_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const poll = async () => {
+      try {
+        const response = await fetch("/login/status", { headers: { Accept: "application/json" } });
+        if (response.ok) {
+          const next = (await response.json()) as DeliveryView;
+          if (stopped) return;
+          setView(next);
+          if (done(next)) return;
+        }
+      } catch {
+        // Offline for a moment: ask again at the next tick.
+      }
+      if (!stopped && Date.now() < until) timer = setTimeout(poll, POLL_MS);
+    };
+    timer = setTimeout(poll, POLL_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [initial]);
+  return view;
+}
+
+function deliveryTitle(view: DeliveryView): string {
+  switch (view.state) {
+    case "queued":
+      return "Sending…";
+    case "retrying":
+      return "Your email provider is slow to answer; still trying";
+    case "failed":
+      return "We could not send it to this address";
+    case "sent":
+      if (view.sentSecondsAgo !== undefined && view.againInSeconds !== undefined)
+        return `Sent ${view.sentSecondsAgo} s ago — use that email, or send again in ${view.againInSeconds} s`;
+      return view.sentAt ? `Sent at ${formatTime(view.sentAt)}` : "Sent";
+  }
+}
+
 export default function CheckEmail({ loaderData }: Route.ComponentProps) {
   const { email, delivered, canSendCode, minutes, mailbox } = loaderData;
+  const delivery = useDelivery(loaderData.delivery);
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
   const intent = navigation.formData?.get("intent");
   const error = actionData?.error;
   const { what } = deliveryWords(delivered);
+  const failed = delivery.state === "failed";
+  const instruction = delivered.code
+    ? "Enter the code here, in this tab."
+    : "Open the link in this browser.";
   return (
     <Card>
       <h1 className={ui.heading}>Check your email</h1>
-      <Notice>
+      <div
+        role="status"
+        data-delivery={delivery.state}
+        className={ui.alert({ tone: failed ? "danger" : "info" })}
+      >
+        <p className={ui.alertTitle}>{deliveryTitle(delivery)}</p>
         <p className={ui.text}>
-          If <strong>{email}</strong> can receive mail, we sent {what} to it.{" "}
-          {delivered.code ? "Enter the code here, in this tab." : "Open the link in this browser."}{" "}
-          It works for about {minutes} minute{minutes === 1 ? "" : "s"}.
+          {failed ? (
+            <>
+              The mail server would not take <strong>{email}</strong>. Check the address, or send it
+              again.
+            </>
+          ) : delivery.state === "sent" ? (
+            <>
+              If <strong>{email}</strong> can receive mail, we sent {what} to it. {instruction} It
+              works for about {minutes} minute{minutes === 1 ? "" : "s"}.
+            </>
+          ) : (
+            <>
+              We are sending {what} to <strong>{email}</strong>. {instruction} It works for about{" "}
+              {minutes} minute{minutes === 1 ? "" : "s"}.
+            </>
+          )}
         </p>
-      </Notice>
+      </div>
       {error ? <ErrorAlert error={error} id="code-error" /> : null}
-      {delivered.code ? (
+      {delivered.code && !failed ? (
         <Form method="post" action="/login/check" className={ui.form} noValidate>
           <div className={ui.field}>
             <label htmlFor="code" className={ui.label}>

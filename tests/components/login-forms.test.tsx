@@ -3,7 +3,7 @@ import "@testing-library/jest-dom/vitest";
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createRoutesStub } from "react-router";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import Login from "../../app/routes/login";
 import CheckEmail from "../../app/routes/login.check";
 
@@ -96,7 +96,80 @@ describe("the check-email page", () => {
     delivered: { link: true, code: true },
     canSendCode: false,
     minutes: 10,
+    delivery: { state: "sent", sentAt: "2030-01-01T14:02:05.000Z", settled: true },
   };
+
+  const page = (delivery: object) =>
+    stub(
+      [
+        {
+          path: "/login/check",
+          Component: CheckEmail as never,
+          loader: () => ({ ...pending, delivery }),
+        },
+      ],
+      "/login/check",
+    );
+
+  it("says how the email is doing, in a status element tests can read", async () => {
+    const cases: Array<[object, string, string]> = [
+      [{ state: "queued", settled: false }, "queued", "Sending…"],
+      [
+        { state: "retrying", settled: false },
+        "retrying",
+        "Your email provider is slow to answer; still trying",
+      ],
+      [
+        { state: "sent", sentAt: "2030-01-01T14:02:05.000Z", settled: true },
+        "sent",
+        "Sent at 2030-01-01 14:02 UTC",
+      ],
+      [
+        {
+          state: "sent",
+          sentAt: "2030-01-01T14:02:05.000Z",
+          sentSecondsAgo: 20,
+          againInSeconds: 40,
+          settled: true,
+        },
+        "sent",
+        "Sent 20 s ago — use that email, or send again in 40 s",
+      ],
+      [{ state: "failed", settled: true }, "failed", "We could not send it to this address"],
+    ];
+    for (const [delivery, state, words] of cases) {
+      const { unmount } = page(delivery);
+      const status = await screen.findByRole("status");
+      expect(status).toHaveAttribute("data-delivery", state);
+      expect(status).toHaveTextContent(words);
+      if (state === "failed") {
+        // Nothing arrived: no code to type, and the way out is to send it again.
+        expect(screen.queryByLabelText("Six-digit code")).toBeNull();
+        expect(screen.getByRole("button", { name: "Send it again" })).toBeInTheDocument();
+      }
+      unmount();
+    }
+  });
+
+  it("with JavaScript, asks /login/status every 2 s until the email is sent", async () => {
+    const asked: string[] = [];
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      asked.push(String(input));
+      return Response.json({ state: "sent", sentAt: "2030-01-01T14:02:05.000Z", settled: true });
+    });
+    try {
+      page({ state: "queued", settled: false });
+      const status = await screen.findByRole("status");
+      expect(status).toHaveAttribute("data-delivery", "queued");
+      await waitFor(() => expect(status).toHaveAttribute("data-delivery", "sent"), {
+        timeout: 5_000,
+      });
+      expect(status).toHaveTextContent("Sent at 2030-01-01 14:02 UTC");
+      expect(asked).toEqual(["/login/status"]);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
 
   it("offers a code field when a code was delivered, and a way to send again", async () => {
     stub(

@@ -5,6 +5,8 @@
  * comes from the pending cookie) → session; and every WorkOS failure is a page, never a 500.
  */
 import { describe, expect, it } from "vitest";
+import { MailSendError } from "../../app/mail/types";
+import { waitForDelivery } from "../support/delivery";
 import { callRoute, CookieJar, getRequest } from "../support/auth";
 import { type FailureSpec } from "../emulators/workos/server";
 import {
@@ -190,9 +192,13 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-auth, WORKOS_EMAIL=%s", (m
   });
 
   if (mode === "app") {
-    it("starting: the app's mailer failing is 'unavailable' (503)", async () => {
-      const f = setUp({ mailer: { send: () => Promise.reject(new Error("smtp down")) } });
-      expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
+    it("starting: a relay that refuses the email is told on the check page, not as a 500", async () => {
+      const f = setUp({
+        mailer: { send: () => Promise.reject(new MailSendError("5xx:550", false)) },
+      });
+      const jar = new CookieJar();
+      expect((await f.start(jar, EMAIL)).status).toBe(303);
+      expect((await waitForDelivery(jar, "failed")).state).toBe("failed");
     });
   }
 });

@@ -5,6 +5,8 @@
  * and every way it can fail ends on a page with a fitting status, never a 500.
  */
 import { describe, expect, it } from "vitest";
+import { MailSendError } from "../../app/mail/types";
+import { waitForDelivery } from "../support/delivery";
 import { callRoute, CookieJar, getRequest, postForm } from "../support/auth";
 import { type FailureSpec } from "../emulators/workos/server";
 import {
@@ -257,9 +259,13 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
       expect(flows.emulator.sentEmails()).toEqual([]);
     });
   } else {
-    it("starting: the app's mailer failing is 'unavailable' (503)", async () => {
-      const f = setUp({ mailer: { send: () => Promise.reject(new Error("smtp down")) } });
-      expectErrorPage(await f.start(new CookieJar(), EMAIL), "unavailable", 503);
+    it("starting: a relay that refuses the email is told on the check page, not as a 500", async () => {
+      const f = setUp({
+        mailer: { send: () => Promise.reject(new MailSendError("5xx:550", false)) },
+      });
+      const jar = new CookieJar();
+      expect((await f.start(jar, EMAIL)).status).toBe(303);
+      expect((await waitForDelivery(jar, "failed")).state).toBe("failed");
     });
   }
 });

@@ -3,6 +3,7 @@ import * as link from "../../app/routes/auth.link";
 import * as login from "../../app/routes/login";
 import { SmtpMailer } from "../../app/mail/smtp.server";
 import { callRoute, CookieJar, createTestApp, postForm } from "../support/auth";
+import { waitForDelivery } from "../support/delivery";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
 
 let sink: SmtpSink;
@@ -42,20 +43,19 @@ describe("mail over real SMTP", () => {
     }
   });
 
-  it("reports a dead SMTP server as 'unavailable' (503), not a 500", async () => {
-    const mailer = new SmtpMailer({
-      url: "smtp://127.0.0.1:1",
-      from: "x@example.com",
-      timeoutMs: 2000,
-    });
-    const app = createTestApp({ mailer });
+  it("a dead SMTP server does not hold the request: 303, and the page says it is still trying", async () => {
+    // Every fault, and recovery from it, is in tests/mail/faults.test.ts.
+    const mailer = new SmtpMailer({ url: "smtp://127.0.0.1:1", from: "x@example.com" });
+    const app = createTestApp({ mailer, mailQueue: { retry: { firstDelayMs: 60_000 } } });
     try {
+      const jar = new CookieJar();
       const result = await callRoute(
         login.action,
-        postForm("/login", { email: "nobody@example.com" }),
+        postForm("/login", { email: "nobody@example.com" }, { cookie: jar }),
       );
-      expect(result.status).toBe(503);
-      expect(result.data).toEqual({ error: { code: "unavailable" } });
+      expect(result.status).toBe(303);
+      jar.store(result);
+      expect((await waitForDelivery(jar, "retrying")).state).toBe("retrying");
     } finally {
       await app.close();
     }

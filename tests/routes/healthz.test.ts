@@ -17,7 +17,7 @@ it("answers 200 while serving and 503 'draining' once server.js has begun to shu
   app = createTestApp();
   const serving = await probe();
   expect(serving.status).toBe(200);
-  expect(await serving.json()).toEqual({ status: "ok", store: "ok" });
+  expect(await serving.json()).toMatchObject({ status: "ok", store: "ok" });
   flags[DRAINING] = true;
   const draining = await probe();
   expect(draining.status).toBe(503);

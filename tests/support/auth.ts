@@ -24,6 +24,7 @@ import type {
 import { parseConfig, type Config } from "../../app/config.server";
 import type { Logger, AuthEvent } from "../../app/lib/log.server";
 import { Outbox } from "../../app/mail/outbox.server";
+import type { MailEvent } from "../../app/mail/queue.server";
 import type { Mailer } from "../../app/mail/types";
 import {
   createServices,
@@ -62,6 +63,8 @@ export interface TestAppOptions {
   /** Abuse limits; none by default so tests can sign in as often as they like. */
   limits?: ServiceOverrides["limits"];
   mailer?: Mailer;
+  /** Mail queue timings (short deadlines and backoff keep the delivery tests fast). */
+  mailQueue?: ServiceOverrides["mailQueue"];
   store?: Store;
   /** The users store; a fresh in-memory one by default. */
   userStore?: UserStore;
@@ -79,6 +82,8 @@ export interface TestApp {
   outbox: Outbox;
   /** Every structured auth log line, in order. */
   events: AuthEvent[];
+  /** Every mail delivery attempt's log line, in order. */
+  mailEvents: MailEvent[];
   /** The newest email to `address`; fails the test when there is none. */
   lastEmailTo(address: string): ReadEmail;
   close(): Promise<void>;
@@ -105,11 +110,13 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
   const outbox = options.mailer instanceof Outbox ? options.mailer : new Outbox({ limit: 200 });
   const events: AuthEvent[] = [];
   const log: Logger = (event) => events.push(event);
+  const mailEvents: MailEvent[] = [];
   const services = createServices(config, {
     clock,
     store,
     userStore,
     mailer: options.mailer ?? outbox,
+    mailQueue: { log: (event) => mailEvents.push(event), ...options.mailQueue },
     adapter: options.adapter,
     limits: options.limits ?? null,
     log,
@@ -124,6 +131,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     userStore,
     outbox,
     events,
+    mailEvents,
     lastEmailTo(address) {
       const message = outbox.latestTo(address);
       if (!message) throw new Error(`No email to ${address} in the outbox`);

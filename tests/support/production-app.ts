@@ -199,6 +199,8 @@ export interface ProductionServer {
    * the server takes; how it ended.
    */
   signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL: the process dies at once, mid-work (a crash); resolves when it has exited. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -273,5 +275,11 @@ export async function startProductionServer(
       await sleep(25);
     }
   }
-  return { url, port, output: () => output, stop, signal };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  return { url, port, output: () => output, stop, signal, kill };
 }

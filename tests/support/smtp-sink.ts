@@ -7,19 +7,26 @@ export interface SmtpSink {
   url: string;
   port: number;
   /** Every message received, oldest first. */
-  messages: ReadEmail[];
-  lastEmailTo(address: string): ReadEmail | undefined;
+  messages: SinkEmail[];
+  lastEmailTo(address: string): SinkEmail | undefined;
   /** Resolves with the next message to `address` (or the latest, if one already came). */
-  waitForEmailTo(address: string, timeoutMs?: number): Promise<ReadEmail>;
+  waitForEmailTo(address: string, timeoutMs?: number): Promise<SinkEmail>;
+  /** Resolves with the `count`-th message to `address` (1-based) once it has arrived. */
+  waitForNthEmailTo(address: string, count: number, timeoutMs?: number): Promise<SinkEmail>;
   close(): Promise<void>;
+}
+
+/** A received email, with its Message-ID header. */
+export interface SinkEmail extends ReadEmail {
+  messageId?: string;
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps what it receives (no auth, no TLS). */
 export async function startSmtpSink(
-  options: { port?: number; onMessage?: (message: ReadEmail) => void } = {},
+  options: { port?: number; onMessage?: (message: SinkEmail) => void } = {},
 ): Promise<SmtpSink> {
-  const messages: ReadEmail[] = [];
-  const waiters: { address: string; resolve: (m: ReadEmail) => void }[] = [];
+  const messages: SinkEmail[] = [];
+  const waiters: { address: string; resolve: (m: SinkEmail) => void }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -68,12 +75,24 @@ export async function startSmtpSink(
         });
       });
     },
+    async waitForNthEmailTo(address, count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const to = messages.filter((m) => m.to.toLowerCase() === address.toLowerCase());
+        if (to.length >= count) return to[count - 1] as SinkEmail;
+        if (Date.now() > deadline)
+          throw new Error(
+            `only ${to.length} of ${count} emails to ${address} within ${timeoutMs} ms`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 /** Just enough MIME to read what nodemailer sends: headers, multipart/alternative, QP/base64. */
-function parseMime(raw: string, to: string): ReadEmail {
+function parseMime(raw: string, to: string): SinkEmail {
   const [head = "", ...rest] = raw.split(/\r?\n\r?\n/);
   const body = rest.join("\r\n\r\n");
   const headers = parseHeaders(head);
@@ -99,7 +118,7 @@ function parseMime(raw: string, to: string): ReadEmail {
   }
   const text = parts.find((p) => p.type === "text/plain")?.content ?? "";
   const html = parts.find((p) => p.type === "text/html")?.content ?? "";
-  return readEmail({ to, subject, text, html });
+  return { ...readEmail({ to, subject, text, html }), messageId: headers.get("message-id") };
 }
 
 function parseHeaders(head: string): Map<string, string> {

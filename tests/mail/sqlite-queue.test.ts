@@ -1,0 +1,161 @@
+/**
+ * The mail queue in the SQLite file (the default store): leases keep two workers off one
+ * message, and a message recorded before a crash is delivered by the next process.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSealer } from "../../app/lib/aead.server";
+import { Outbox } from "../../app/mail/outbox.server";
+import { createPolledMailQueue } from "../../app/mail/polled-queue.server";
+import { SqliteQueueBackend } from "../../app/mail/queue-sqlite.server";
+import { openDatabase } from "../../app/store/sqlite/database.server";
+import { CookieJar, TEST_SECRET } from "../support/auth";
+import { startFaultSmtp } from "../support/fault-smtp";
+import { productionBuild, startProductionServer } from "../support/production-app";
+import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
+
+let dir: string;
+let sink: SmtpSink;
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "pls-mailq-"));
+  sink = await startSmtpSink();
+});
+afterAll(async () => {
+  await sink.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sealer = createSealer([TEST_SECRET], "mail-queue", 65_536);
+const ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+const email = {
+  to: "grace@example.com",
+  subject: "Sign in",
+  text: "enter 135791",
+  html: "<p>135791</p>",
+  tag: { id: ID },
+};
+
+describe("the SQLite queue backend", () => {
+  it("a claimed message is leased: no second claim until the lease runs out", async () => {
+    const db = openDatabase(path.join(dir, "lease.sqlite"));
+    try {
+      const a = new SqliteQueueBackend(db);
+      const b = new SqliteQueueBackend(db);
+      await a.insert({ id: ID, sealed: "x", createdAt: 1_000, expiresAt: 100_000, attempts: 0 });
+      expect(await a.claim(2_000, 10_000, 4)).toMatchObject([{ id: ID, attempts: 0 }]);
+      expect(await b.claim(2_001, 10_000, 4)).toEqual([]);
+      expect(await b.claim(12_001, 10_000, 4)).toMatchObject([{ id: ID }]);
+      await b.reschedule(ID, 20_000, "4xx:451", 1);
+      expect(await a.status(ID)).toMatchObject({
+        state: "retrying",
+        attempts: 1,
+        cause: "4xx:451",
+      });
+      expect(await a.claim(19_999, 10_000, 4)).toEqual([]);
+      expect(await a.nextDue()).toBe(20_000);
+      await a.finish(ID, { state: "sent", at: 20_500 }, 2);
+      expect(await a.status(ID)).toMatchObject({ state: "sent", sentAt: 20_500, attempts: 2 });
+      const row = db.prepare("SELECT sealed FROM mail_queue WHERE id = ?").get(ID);
+      expect(row).toEqual({ sealed: null });
+      // Kept while a pending sign-in could ask, then gone.
+      await a.sweep(1_000 + 10 * 60_000 + 100_000);
+      expect(await a.status(ID)).toBeNull();
+    } finally {
+      db.close();
+    }
+  });
+
+  it("recorded by one process, delivered by the next one on the same file", async () => {
+    const file = path.join(dir, "restart.sqlite");
+    const first = openDatabase(file);
+    const recorder = createPolledMailQueue(new SqliteQueueBackend(first), {
+      transport: new Outbox(),
+      sealer,
+      log: () => {},
+    });
+    // Recorded, never started: the process ends before its worker gets to it.
+    await recorder.mailer.send(email);
+    const stored = first.prepare("SELECT sealed FROM mail_queue").all();
+    expect(JSON.stringify(stored)).not.toContain("135791");
+    await recorder.close();
+    first.close();
+
+    const second = openDatabase(file);
+    const outbox = new Outbox();
+    const next = createPolledMailQueue(new SqliteQueueBackend(second), {
+      transport: outbox,
+      sealer,
+      log: () => {},
+      pollMs: 50,
+    });
+    try {
+      next.start();
+      const deadline = Date.now() + 10_000;
+      while ((await next.status(ID))?.state !== "sent" && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(outbox.latestTo("grace@example.com")?.text).toBe("enter 135791");
+    } finally {
+      await next.close();
+      second.close();
+    }
+  });
+});
+
+describe("a production server restarted between enqueue and delivery", () => {
+  it("kill -9 while the relay is down; the next process on the same DATA_DIR delivers, and the code signs in", async () => {
+    const build = await productionBuild();
+    const relay = await startFaultSmtp("down", sink);
+    const APP_ORIGIN = "https://app.example.test";
+    const env = {
+      APP_ORIGIN,
+      SESSION_SECRETS: "mail-queue-sqlite-test-secret-0123456789abcdef",
+      MAIL_TRANSPORT: "smtp",
+      SMTP_URL: relay.url,
+      MAIL_FROM: "Sign in <login@app.example.test>",
+      DATA_DIR: path.join(dir, "server"),
+      MAIL_SEND_TIMEOUT: "1",
+      MAIL_RETRY_DELAY: "0.3",
+    };
+    const post = async (url: string, jar: CookieJar, form: Record<string, string>) => {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: {
+          Origin: APP_ORIGIN,
+          "Content-Type": "application/x-www-form-urlencoded",
+          Cookie: jar.header(),
+        },
+        body: new URLSearchParams(form).toString(),
+        redirect: "manual",
+      });
+      jar.store(response);
+      return response;
+    };
+    const first = await startProductionServer(build, env);
+    let second: Awaited<ReturnType<typeof startProductionServer>> | undefined;
+    try {
+      const jar = new CookieJar();
+      const to = "restart@example.com";
+      const started = Date.now();
+      expect((await post(`${first.url}/login`, jar, { email: to })).status).toBe(303);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first.kill();
+      expect(sink.lastEmailTo(to)).toBeUndefined();
+
+      await relay.heal();
+      second = await startProductionServer(build, env);
+      const emailed = await sink.waitForNthEmailTo(to, 1, 20_000);
+      const signedIn = await post(`${second.url}/login/check`, jar, {
+        code: emailed.code as string,
+      });
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.headers.getSetCookie().some((c) => c.includes("session="))).toBe(true);
+    } finally {
+      await first.stop();
+      await second?.stop();
+      await relay.close();
+    }
+  }, 120_000);
+});
