@@ -60,7 +60,7 @@ export interface SendOptions {
 export interface SignInLimitsOptions {
   /**
    * Where the counters live: the app's own store, so each backend has one source of truth
-   * (docs/decisions/0004-sqlite-default-store.md). Several instances share the limits
+   * (docs/decisions/0009-sqlite-default-store.md). Several instances share the limits
    * exactly when they share the store (Redis).
    */
   store: Store;

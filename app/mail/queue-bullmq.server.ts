@@ -35,7 +35,7 @@ interface JobData {
 const QUEUE = "mail";
 
 /**
- * The mail queue on Redis with BullMQ (docs/decisions/0006-mail-delivery-queue.md), for several
+ * The mail queue on Redis with BullMQ (docs/decisions/0010-mail-delivery-queue.md), for several
  * instances: any instance's worker delivers, and a job held by an instance that died is
  * found stalled once its lock runs out and handed to another. The retry policy is the
  * shared one ({@link Delivery}); BullMQ's own attempts and backoff are not used, so that a

@@ -47,7 +47,7 @@ const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
  *   so a killed process loses nothing (S31). Only a power cut may lose the last commits (never
  *   corrupt the file). FULL would fsync every commit, and node:sqlite is synchronous: each
  *   fsync (milliseconds) would stall every request in the process. See
- *   docs/decisions/0004-sqlite-default-store.md.
+ *   docs/decisions/0009-sqlite-default-store.md.
  * - Pending migrations run in one `BEGIN IMMEDIATE` transaction: all of them or none, and two
  *   processes starting at once take turns instead of both applying them.
  */
