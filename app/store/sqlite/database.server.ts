@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type * as NodeSqlite from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -8,6 +9,15 @@ import { fileURLToPath } from "node:url";
  * DATA_DIR, opened once per process and shared by every module that keeps state in it.
  */
 export type Database = DatabaseSync;
+
+/**
+ * `node:sqlite`, taken from the running Node rather than imported: a bundler that follows
+ * the import graph for the browser (the component tests' jsdom environment on Node 22)
+ * cannot place a `node:`-only built-in, and this module never runs there anyway.
+ */
+function sqlite(): typeof NodeSqlite {
+  return process.getBuiltinModule("node:sqlite");
+}
 
 /** One numbered schema change, `app/store/migrations/NNNN_name.sql`. */
 export interface Migration {
@@ -63,7 +73,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(file, {
+    db = new (sqlite().DatabaseSync)(file, {
       timeout: options.busyTimeoutMs ?? 2_000,
       enableForeignKeyConstraints: true,
     });
