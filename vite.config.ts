@@ -15,10 +15,20 @@ export default defineConfig(({ command }) => {
     build: { rolldownOptions: { checks: { bundlerTimings: false } } },
     optimizeDeps: {
       // Known up front, so a cold dev server does not re-optimize and reload the first page.
-      include: ["@vanilla-extract/recipes/createRuntimeFn"],
+      // The passkey library is a dynamic import the first scan cannot see: found on the first
+      // page instead, it would make Vite re-optimize and reload that page mid-typing.
+      include: ["@vanilla-extract/recipes/createRuntimeFn", "@simplewebauthn/browser"],
       // Server-only packages the dependency scan finds through *.server.ts imports; the
       // browser never loads them.
-      exclude: ["@workos-inc/node", "ioredis", "nodemailer", "remix-auth", "zod"],
+      exclude: [
+        "@simplewebauthn/server",
+        "@workos-inc/node",
+        "bullmq",
+        "ioredis",
+        "nodemailer",
+        "remix-auth",
+        "zod",
+      ],
     },
   };
 });

@@ -91,9 +91,7 @@ test.describe("local adapter, production build", () => {
     await openLinkAndContinue(other, message.link as string);
     const alert = other.getByRole("alert");
     await expect(alert).toContainText("Open this in the browser where you started");
-    await expect(alert).toContainText(
-      "Enter the code from the same email in the tab where you started",
-    );
+    await expect(alert).toContainText("Enter the email's code in that tab, or start again here.");
     await audit(other, "link in another browser", { screenshot: "error-other-browser" });
     await expectSignedOut(other, server);
 
