@@ -26,7 +26,8 @@ test.describe("WorkOS via the emulator", () => {
     expect(message.link).toMatch(new RegExp(`^${workos.url}/passwordless/[^/]+/confirm$`));
     await page.goto(message.link as string);
     await expectDashboard(page, server, email);
-    await expect(page.getByText("with workos-magic-link")).toBeVisible();
+    // People are shown no adapter id.
+    await expect(page.getByText(/workos-magic/)).toHaveCount(0);
   });
 
   test("Magic Link, emailed by the app, signs in through the callback", async ({
@@ -63,7 +64,7 @@ test.describe("WorkOS via the emulator", () => {
     expect(message.code).toMatch(/^\d{6}$/);
     await enterCode(page, message.code as string);
     await expectDashboard(page, server, email);
-    await expect(page.getByText("with workos-magic-auth")).toBeVisible();
+    await expect(page.getByText(/workos-magic/)).toHaveCount(0);
   });
 
   test("when passwordless sessions fail (500), a code comes instead and signs in", async ({
