@@ -8,6 +8,7 @@ import type { PasskeyErrorView } from "./passkey-messages";
 import { passkeyProblem } from "./passkeys.server";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
 import { oncePerRequest, type SessionInfo, type SessionUser } from "./session.server";
+import { isEmptyEmail } from "./strategy.server";
 import type { User } from "./users.server";
 
 export type { User };
@@ -93,7 +94,12 @@ export async function runSignInStep(request: Request) {
   } catch (error) {
     if (error instanceof Response) throw error;
     if (isAuthError(error))
-      return authErrorData({ code: error.code, retryAfter: error.retryAfter });
+      return authErrorData({
+        code: error.code,
+        retryAfter: error.retryAfter,
+        // A blank field is told to fill it in, not that what it holds is wrong.
+        ...(isEmptyEmail(error) ? { empty: true as const } : {}),
+      });
     throw error;
   }
   // The return path comes from the signed state of this sign-in: the pending cookie, or

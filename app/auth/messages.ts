@@ -7,6 +7,8 @@ export interface ErrorView {
   code: AuthErrorCode;
   /** Seconds to wait, for rate limits. */
   retryAfter?: number;
+  /** For `invalid_input` at the start: the address field was left empty. */
+  empty?: true;
 }
 
 /** Words for every error code: the only place the UI turns codes into text. */
@@ -17,6 +19,12 @@ export function describeError(error: ErrorView): {
 } {
   switch (error.code) {
     case "invalid_input":
+      if (error.empty)
+        return {
+          title: "Enter your email address",
+          message: "The field was empty. Type the address to sign in with, like name@example.com.",
+          next: "retry",
+        };
       return {
         title: "Check what you typed",
         message: "Enter one email address, like name@example.com.",

@@ -13,11 +13,29 @@ import type {
 import { randomId } from "../lib/crypto.server";
 import { hashEmail, type AuthEvent, type Logger } from "../lib/log.server";
 import type { MailTag } from "../mail/types";
-import { normaliseEmail } from "./email";
+import { normaliseEmail, type EmailResult } from "./email";
 import { field, readForm } from "./form.server";
 import type { PendingLogin, PendingLoginStore } from "./pending.server";
 import { safeReturnTo } from "./return-to";
 import type { SecondFactorPending, SecondFactorStore } from "./second-factor.server";
+
+/**
+ * The start step's refusal of what was typed as the address: `invalid_input`, with the
+ * reason kept so that an empty field hears "Enter your email address" rather than "Check
+ * what you typed". The other reasons share one wording: the page need not say how an
+ * address failed.
+ */
+export class InvalidEmailError extends AuthError {
+  constructor(readonly reason: Extract<EmailResult, { ok: false }>["reason"]) {
+    super("invalid_input", `Not one email address: ${reason}`);
+    this.name = "InvalidEmailError";
+  }
+}
+
+/** True when the start step came with no address at all (a blank or missing field). */
+export function isEmptyEmail(error: unknown): boolean {
+  return error instanceof InvalidEmailError && error.reason === "empty";
+}
 
 /**
  * The one provider-neutral remix-auth strategy. Every step of an email sign-in goes through
@@ -103,7 +121,7 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
     const normalised = normaliseEmail(rawEmail);
     if (!normalised.ok) {
       this.#log({ step: "start", outcome: `invalid_input:${normalised.reason}` });
-      throw new AuthError("invalid_input", normalised.reason);
+      throw new InvalidEmailError(normalised.reason);
     }
     await this.#redirectElsewhere(request, normalised.email, safeReturnTo(rawReturnTo));
     return this.#deliver(

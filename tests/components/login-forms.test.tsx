@@ -68,6 +68,27 @@ describe("the login form", () => {
     await waitFor(() => expect(alert).toHaveFocus());
   });
 
+  it("asks for the address when the action says the field was empty", async () => {
+    stub(
+      [
+        {
+          path: "/login",
+          Component: Login as never,
+          loader: () => ({ returnTo: "/dashboard", delivers: LINK_AND_CODE }),
+          action: () => ({ error: { code: "invalid_input", empty: true } }),
+        },
+      ],
+      "/login",
+    );
+    await userEvent.click(
+      await screen.findByRole("button", { name: "Email me a link and a code" }),
+    );
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Enter your email address");
+    expect(alert).not.toHaveTextContent("Check what you typed");
+    expect(screen.getByLabelText("Email address")).toHaveAttribute("aria-invalid", "true");
+  });
+
   it("shows a pending state while the action runs", async () => {
     let release: () => void = () => {};
     stub(

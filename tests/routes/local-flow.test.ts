@@ -4,6 +4,7 @@ import * as link from "../../app/routes/auth.link";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
 import * as logout from "../../app/routes/logout";
+import { describeError, type ErrorView } from "../../app/auth/messages";
 import {
   callRoute,
   CookieJar,
@@ -161,10 +162,25 @@ describe("the local sign-in round trip", () => {
   });
 
   it("answers a malformed address with a clear message and sends nothing", async () => {
-    for (const bad of ["", "not-an-address", "a@b.com,evil@x.com", '"a b"@example.com']) {
+    for (const bad of ["not-an-address", "a@b.com,evil@x.com", '"a b"@example.com']) {
       const result = await callRoute(login.action, postForm("/login", { email: bad }));
       expect(result.status).toBe(400);
       expect(result.data).toEqual({ error: { code: "invalid_input" } });
+      expect(describeError((result.data as { error: ErrorView }).error).title).toBe(
+        "Check what you typed",
+      );
+    }
+    expect(app.outbox.list()).toHaveLength(0);
+  });
+
+  it("asks for an address when the field is empty, blank or missing, and sends nothing", async () => {
+    for (const form of [{ email: "" }, { email: "   " }, {}] as Record<string, string>[]) {
+      const result = await callRoute(login.action, postForm("/login", form));
+      expect(result.status).toBe(400);
+      expect(result.data).toEqual({ error: { code: "invalid_input", empty: true } });
+      expect(describeError((result.data as { error: ErrorView }).error).title).toBe(
+        "Enter your email address",
+      );
     }
     expect(app.outbox.list()).toHaveLength(0);
   });

@@ -274,4 +274,21 @@ describe("S14 one address, validated after normalising, through POST /login", ()
     expect(await response.text()).toContain("Enter one email address");
     expect(app.outbox.list()).toHaveLength(0);
   });
+
+  it("the rendered sign-in page (no JavaScript) asks for an address when the field was empty", async () => {
+    app = createTestApp();
+    const handle = await createDocumentHandler();
+    const response = await handle(
+      new Request(`${TEST_ORIGIN}/login`, {
+        method: "POST",
+        headers: { Origin: TEST_ORIGIN, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ email: "" }),
+      }),
+    );
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toContain("Enter your email address</p>");
+    expect(html).not.toContain("Check what you typed");
+    expect(app.outbox.list()).toHaveLength(0);
+  });
 });

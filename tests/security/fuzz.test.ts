@@ -219,7 +219,7 @@ describe("S26 bad input never yields a 500", () => {
     expect(await badBytes.response.text()).toMatch(/UTF-8/);
     const missing = await callRoute(login.action, formPost("/login", ""));
     expect(missing.status).toBe(400);
-    expect(missing.data).toEqual({ error: { code: "invalid_input" } });
+    expect(missing.data).toEqual({ error: { code: "invalid_input", empty: true } });
     const noCode = await callRoute(check.action, formPost("/login/check", "code=", realCookies[0]));
     expect(noCode.status).toBe(400);
   });
