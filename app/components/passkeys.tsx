@@ -45,6 +45,23 @@ async function fetchOptions<T>(url: string): Promise<OptionsAnswer<T>> {
   return { error: { code: "unavailable" } };
 }
 
+type AuthenticationOptions = Parameters<WebAuthnBrowser["startAuthentication"]>[0]["optionsJSON"];
+type RegistrationOptions = Parameters<WebAuthnBrowser["startRegistration"]>[0]["optionsJSON"];
+
+/**
+ * What a ceremony needs before the browser can start it: the library and the server's options,
+ * fetched side by side so the first use waits for one round trip, not two. A refusal comes
+ * back as the words to show.
+ */
+async function prepareCeremony<T>(
+  url: string,
+): Promise<{ lib: WebAuthnBrowser; options: T } | { message: string }> {
+  const [lib, got] = await Promise.all([loadWebAuthn(), fetchOptions<T>(url)]);
+  return "options" in got
+    ? { lib, options: got.options }
+    : { message: describePasskeyError(got.error).message };
+}
+
 /** Seconds before a sign-in challenge expires on the server that the page asks for a fresh one. */
 const AUTOFILL_REFRESH_MS = 4 * 60_000;
 
@@ -108,17 +125,12 @@ export function PasskeySignIn({
       if (stopped || modal.current) return;
       const available = await window.PublicKeyCredential.isConditionalMediationAvailable?.();
       if (!available || stopped || modal.current) return;
-      const [lib, got] = await Promise.all([
-        loadWebAuthn(),
-        fetchOptions<Parameters<WebAuthnBrowser["startAuthentication"]>[0]["optionsJSON"]>(
-          "/auth/passkey",
-        ),
-      ]);
-      if (!("options" in got) || stopped || modal.current) return;
+      const got = await prepareCeremony<AuthenticationOptions>("/auth/passkey");
+      if ("message" in got || stopped || modal.current) return;
       // A fresh challenge before this one expires, so suggestions keep working on an open tab.
       timer = setTimeout(() => void autofill(), AUTOFILL_REFRESH_MS);
       try {
-        const credential = await lib.startAuthentication({
+        const credential = await got.lib.startAuthentication({
           optionsJSON: got.options,
           useBrowserAutofill: true,
         });
@@ -145,17 +157,12 @@ export function PasskeySignIn({
     setBusy(true);
     setMessage(null);
     try {
-      const [lib, got] = await Promise.all([
-        loadWebAuthn(),
-        fetchOptions<Parameters<WebAuthnBrowser["startAuthentication"]>[0]["optionsJSON"]>(
-          "/auth/passkey",
-        ),
-      ]);
-      if (!("options" in got)) {
-        setMessage(describePasskeyError(got.error).message);
+      const got = await prepareCeremony<AuthenticationOptions>("/auth/passkey");
+      if ("message" in got) {
+        setMessage(got.message);
         return;
       }
-      const credential = await lib.startAuthentication({ optionsJSON: got.options });
+      const credential = await got.lib.startAuthentication({ optionsJSON: got.options });
       post(credential, got.options.rpId);
     } catch {
       setMessage("No passkey was used. Try again, or get an email instead.");
@@ -221,17 +228,12 @@ export function AddPasskey({ full }: { full: boolean }) {
     setBusy(true);
     setMessage(null);
     try {
-      const [lib, got] = await Promise.all([
-        loadWebAuthn(),
-        fetchOptions<Parameters<WebAuthnBrowser["startRegistration"]>[0]["optionsJSON"]>(
-          "/account/passkeys/options",
-        ),
-      ]);
-      if (!("options" in got)) {
-        setMessage(describePasskeyError(got.error).message);
+      const got = await prepareCeremony<RegistrationOptions>("/account/passkeys/options");
+      if ("message" in got) {
+        setMessage(got.message);
         return;
       }
-      const credential = await lib.startRegistration({ optionsJSON: got.options });
+      const credential = await got.lib.startRegistration({ optionsJSON: got.options });
       submit(
         { intent: "add", credential: JSON.stringify(credential), name },
         { method: "post", action: "/account/passkeys" },

@@ -5,7 +5,7 @@ import { signInPageHeaders } from "../auth/headers";
 import { deliveryView, type DeliveryView } from "../auth/delivery.server";
 import { runSignInStep } from "../auth/flow.server";
 import { deliveryWords } from "../auth/messages";
-import { Button, Card, ErrorAlert, formatTime } from "../components/ui";
+import { Button, Card, CodeForm, ErrorAlert, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 
@@ -137,29 +137,15 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
       </div>
       {error ? <ErrorAlert error={error} id="code-error" /> : null}
       {delivered.code && !failed ? (
-        <Form method="post" action="/login/check" className={ui.form} noValidate>
-          <div className={ui.field}>
-            <label htmlFor="code" className={ui.label}>
-              Six-digit code
-            </label>
-            <input
-              id="code"
-              name="code"
-              type="text"
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="[0-9]*"
-              maxLength={12}
-              required
-              className={ui.codeInput}
-              aria-invalid={error ? true : undefined}
-              aria-describedby={error ? "code-error" : undefined}
-            />
-          </div>
-          <Button type="submit" pending={busy && !intent} pendingLabel="Checking…">
-            Sign in with code
-          </Button>
-        </Form>
+        <CodeForm
+          action="/login/check"
+          label="Six-digit code"
+          error={error}
+          errorId="code-error"
+          pending={busy && !intent}
+        >
+          Sign in with code
+        </CodeForm>
       ) : null}
       <Form method="post" action="/login/check" className={ui.form}>
         <input type="hidden" name="intent" value="resend" />

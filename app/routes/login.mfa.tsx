@@ -1,8 +1,8 @@
-import { data, Form, Link, redirect, useActionData, useNavigation } from "react-router";
+import { data, Link, redirect, useActionData, useNavigation } from "react-router";
 import type { Route } from "./+types/login.mfa";
 import { signInPageHeaders } from "../auth/headers";
 import { runSignInStep } from "../auth/flow.server";
-import { Button, Card, ErrorAlert, Notice } from "../components/ui";
+import { Card, CodeForm, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
 import * as styles from "./login.mfa.css";
 import { getServices } from "../services.server";
@@ -99,30 +99,16 @@ export default function SecondFactor({ loaderData }: Route.ComponentProps) {
         <p className={ui.text}>Enter the six-digit code your authenticator app shows now.</p>
       )}
       {error ? <ErrorAlert error={error} id="mfa-error" /> : null}
-      <Form method="post" action="/login/mfa" className={ui.form} noValidate>
-        <input type="hidden" name="intent" value="second-factor" />
-        <div className={ui.field}>
-          <label htmlFor="code" className={ui.label}>
-            Six-digit code from the app
-          </label>
-          <input
-            id="code"
-            name="code"
-            type="text"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9]*"
-            maxLength={12}
-            required
-            className={ui.codeInput}
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? "mfa-error" : undefined}
-          />
-        </div>
-        <Button type="submit" pending={navigation.state !== "idle"} pendingLabel="Checking…">
-          {enrolling ? "Finish set-up and sign in" : "Sign in"}
-        </Button>
-      </Form>
+      <CodeForm
+        action="/login/mfa"
+        intent="second-factor"
+        label="Six-digit code from the app"
+        error={error}
+        errorId="mfa-error"
+        pending={navigation.state !== "idle"}
+      >
+        {enrolling ? "Finish set-up and sign in" : "Sign in"}
+      </CodeForm>
       <p className={ui.muted}>
         <Link to="/login">Start again</Link>
       </p>
