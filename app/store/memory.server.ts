@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from "../lib/clock";
+import { checkedTtl } from "./common.server";
 import type { Counter, Store } from "./types";
 
 interface Entry {
@@ -85,7 +86,7 @@ export class MemoryStore implements Store {
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    assertTtl(ttlMs);
+    checkedTtl(ttlMs);
     // Re-insert so the Map's order stays roughly by write time.
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: this.#clock() + ttlMs });
@@ -104,7 +105,7 @@ export class MemoryStore implements Store {
   }
 
   async increment(key: string, ttlMs: number): Promise<number> {
-    assertTtl(ttlMs);
+    checkedTtl(ttlMs);
     const entry = this.#live(key);
     if (entry === undefined || typeof entry.value !== "string") {
       this.#entries.set(key, { value: "1", expiresAt: this.#clock() + ttlMs });
@@ -116,7 +117,7 @@ export class MemoryStore implements Store {
   }
 
   async counter(key: string, by: number, ttlMs: number): Promise<Counter> {
-    assertTtl(ttlMs);
+    checkedTtl(ttlMs);
     assertBy(by);
     const now = this.#clock();
     const entry = this.#live(key);
@@ -201,9 +202,4 @@ function assertMax(maxMembers: number): void {
 
 function assertBy(by: number): void {
   if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
-}
-
-function assertTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
-    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
 }

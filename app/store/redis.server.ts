@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { checkedTtl, messageOf } from "./common.server";
 import { StoreUnavailableError } from "./errors";
 import type { Store } from "./types";
 
@@ -144,17 +145,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const scripts = client as unknown as ScriptCommands;
   watch(client);
   const k = (key: string) => prefix + key;
-
-  async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      await firstConnection(client, connectTimeoutMs);
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(`Redis ${what} failed: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-  }
+  const run = redisRunner(client, connectTimeoutMs);
 
   return {
     client,
@@ -166,7 +157,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       keys.length === 0 ? Promise.resolve([]) : run("MGET", () => client.mget(keys.map(k))),
 
     async set(key, value, ttlMs) {
-      const px = ttl(ttlMs);
+      const px = checkedTtl(ttlMs);
       await run("SET", () => client.set(k(key), value, "PX", px));
     },
 
@@ -177,12 +168,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async increment(key, ttlMs) {
-      const px = ttl(ttlMs);
+      const px = checkedTtl(ttlMs);
       return Number(await run("INCR", () => scripts.plsIncrement(k(key), px)));
     },
 
     async counter(key, by, ttlMs) {
-      const px = ttl(ttlMs);
+      const px = checkedTtl(ttlMs);
       if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
       const [count, left] = await run("INCRBY", () => scripts.plsCounter(k(key), by, px));
       return { count: Number(count), ttlMs: Math.max(0, Number(left)) };
@@ -264,13 +255,23 @@ export async function firstConnection(client: Redis, timeoutMs: number): Promise
 /** The pending first-connection wait of each client, shared by concurrent callers. */
 const firstWaits = new WeakMap<Redis, Promise<void>>();
 
-function ttl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
-  }
-  return Math.ceil(ttlMs);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * How a store built on `client` runs one command: after the first connection (bounded by
+ * `connectTimeoutMs`), with any failure turned into StoreUnavailableError naming the command,
+ * so callers fail closed with a 503 rather than a 500.
+ */
+export function redisRunner(
+  client: Redis,
+  connectTimeoutMs: number,
+): <T>(what: string, command: () => Promise<T>) => Promise<T> {
+  return async (what, command) => {
+    try {
+      await firstConnection(client, connectTimeoutMs);
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis ${what} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  };
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import type * as NodeSqlite from "node:sqlite";
 import type { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
+import { messageOf } from "../common.server";
 
 /**
  * The app's one SQLite database (the default store, the mail queue, users): one file in
@@ -67,7 +68,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   } catch (error) {
     throw new DatabaseOpenError(
-      `cannot create the folder of ${file}: ${reason(error)} (set DATA_DIR to a writable folder)`,
+      `cannot create the folder of ${file}: ${messageOf(error)} (set DATA_DIR to a writable folder)`,
       { cause: error },
     );
   }
@@ -78,7 +79,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
       enableForeignKeyConstraints: true,
     });
   } catch (error) {
-    throw new DatabaseOpenError(`cannot open ${file}: ${reason(error)}`, { cause: error });
+    throw new DatabaseOpenError(`cannot open ${file}: ${messageOf(error)}`, { cause: error });
   }
   try {
     // Setting WAL writes the file header: this is where a read-only folder or file fails.
@@ -91,7 +92,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     return db;
   } catch (error) {
     db.close();
-    throw new DatabaseOpenError(`cannot write ${file}: ${reason(error)}`, { cause: error });
+    throw new DatabaseOpenError(`cannot write ${file}: ${messageOf(error)}`, { cause: error });
   }
 }
 
@@ -133,7 +134,7 @@ export function migrate(db: Database, migrations: readonly Migration[]): void {
       try {
         db.exec(m.sql);
       } catch (error) {
-        throw new Error(`migration ${pad(m.version)}_${m.name} failed: ${reason(error)}`, {
+        throw new Error(`migration ${pad(m.version)}_${m.name} failed: ${messageOf(error)}`, {
           cause: error,
         });
       }
@@ -178,8 +179,4 @@ export function loadMigrations(): Migration[] {
 
 function pad(version: number): string {
   return String(version).padStart(4, "0");
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

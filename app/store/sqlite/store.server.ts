@@ -1,5 +1,6 @@
 import type { StatementSync } from "node:sqlite";
 import { systemClock, type Clock } from "../../lib/clock";
+import { checkedTtl, messageOf } from "../common.server";
 import { StoreUnavailableError } from "../errors";
 import type { Counter, Store } from "../types";
 import { openDatabase, type Database } from "./database.server";
@@ -202,7 +203,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     set: (key, value, ttlMs) =>
       run("set", () => {
-        sql.set.run(key, value, clock() + ttl(ttlMs));
+        sql.set.run(key, value, clock() + checkedTtl(ttlMs));
       }),
 
     take: (key) =>
@@ -223,7 +224,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     increment: (key, ttlMs) =>
       run("increment", () => {
         const now = clock();
-        const row = sql.counterAdd.get({ key, by: 1, now, expires: now + ttl(ttlMs) }) as {
+        const row = sql.counterAdd.get({ key, by: 1, now, expires: now + checkedTtl(ttlMs) }) as {
           count: number;
         };
         return Number(row.count);
@@ -231,7 +232,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     counter: (key, by, ttlMs) =>
       run("counter", (): Counter => {
-        const window = ttl(ttlMs);
+        const window = checkedTtl(ttlMs);
         if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
         const now = clock();
         const row = (
@@ -279,15 +280,4 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       if (owned && db.isOpen) db.close();
     },
   };
-}
-
-function ttl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`);
-  }
-  return Math.ceil(ttlMs);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

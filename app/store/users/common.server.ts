@@ -1,9 +1,27 @@
 import { randomId } from "../../lib/crypto.server";
-import type { IdentityRecord } from "./types";
+import type { IdentityRecord, NewUser, UserRecord } from "./types";
 
 /** A new user id: `usr_` and 128 random bits in hex. Random, so it tells nothing about the person. */
 export function newUserId(): string {
   return `usr_${randomId(16)}`;
+}
+
+/**
+ * The record of a user created at `now` from `input`: a fresh id, never signed in, and what
+ * `input` leaves out as null (no fields: an empty object). The backends that build the whole
+ * record before they store it share this, so a new core field is added in one place.
+ */
+export function newUserRecord(input: NewUser, now: number): UserRecord {
+  return {
+    id: newUserId(),
+    email: input.email,
+    emailVerifiedAt: input.emailVerifiedAt ?? null,
+    createdAt: now,
+    lastSignInAt: null,
+    firstName: input.firstName ?? null,
+    lastName: input.lastName ?? null,
+    fields: input.fields ?? {},
+  };
 }
 
 /** Oldest first; ties by method, then subject (the order every backend returns). */

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../../lib/clock";
-import { byAge, newUserId } from "./common.server";
+import { byAge, newUserRecord } from "./common.server";
 import {
   UserStoreError,
   type IdentityKey,
@@ -52,16 +52,8 @@ export class MemoryUserStore implements UserStore {
     if (identity && this.#identities.has(identityKey(identity)))
       throw new UserStoreError("identity_taken");
     const now = this.#clock();
-    const user: UserRecord = {
-      id: newUserId(),
-      email: input.email,
-      emailVerifiedAt: input.emailVerifiedAt ?? null,
-      createdAt: now,
-      lastSignInAt: null,
-      firstName: input.firstName ?? null,
-      lastName: input.lastName ?? null,
-      fields: structuredClone(input.fields ?? {}),
-    };
+    // A copy, so the caller's `fields` object cannot change what is stored.
+    const user = structuredClone(newUserRecord(input, now));
     this.#users.set(user.id, user);
     this.#byEmail.set(user.email, user.id);
     if (!identity) return { user: structuredClone(user) };

@@ -1,8 +1,7 @@
 import type { Redis } from "ioredis";
 import { systemClock, type Clock } from "../../lib/clock";
-import { StoreUnavailableError } from "../errors";
-import { firstConnection, DEFAULT_CONNECT_TIMEOUT_MS } from "../redis.server";
-import { byAge, newUserId } from "./common.server";
+import { DEFAULT_CONNECT_TIMEOUT_MS, redisRunner } from "../redis.server";
+import { byAge, newUserRecord } from "./common.server";
 import {
   UserStoreError,
   type FieldValue,
@@ -120,17 +119,7 @@ export function createRedisUserStore(options: RedisUserStoreOptions): UserStore 
   const identityKey = (key: IdentityKey) => `${prefix}users:identity:${fieldOf(key)}`;
   const identitiesKey = (id: string) => `${prefix}users:identities:${id}`;
   const usedKey = (id: string) => `${prefix}users:used:${id}`;
-
-  async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      await firstConnection(client, connectTimeoutMs);
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(`Redis ${what} failed: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-  }
+  const run = redisRunner(client, connectTimeoutMs);
 
   async function get(id: string): Promise<UserRecord | null> {
     return fromHash(await run("HGETALL", () => client.hgetall(userKey(id))));
@@ -146,16 +135,7 @@ export function createRedisUserStore(options: RedisUserStoreOptions): UserStore 
 
     async create(input: NewUser, identity?: IdentityKey) {
       const now = clock();
-      const user: UserRecord = {
-        id: newUserId(),
-        email: input.email,
-        emailVerifiedAt: input.emailVerifiedAt ?? null,
-        createdAt: now,
-        lastSignInAt: null,
-        firstName: input.firstName ?? null,
-        lastName: input.lastName ?? null,
-        fields: input.fields ?? {},
-      };
+      const user = newUserRecord(input, now);
       const key = identity ?? { method: "", subject: "" };
       const outcome = await run("create", () =>
         scripts.plsUserCreate(
@@ -309,8 +289,4 @@ function toIdentity(json: string, used: string | null, userId: string): Identity
     createdAt,
     lastUsedAt: used === null ? createdAt : Number(used),
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
 import type { Database } from "../sqlite/database.server";
+import { messageOf } from "../common.server";
 import { StoreUnavailableError } from "../errors";
 import { systemClock, type Clock } from "../../lib/clock";
 import { byAge, newUserId } from "./common.server";
@@ -270,8 +271,4 @@ function fieldValue(value: Row[string] | undefined): FieldValue {
   if (typeof value === "bigint") return Number(value);
   if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
   return value;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
