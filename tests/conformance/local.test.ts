@@ -1,53 +1,39 @@
-import { randomBytes } from "node:crypto";
-import { createLocalAdapter } from "../../adapters/local";
 import type { EmailMessage, Mailer } from "../../app/mail/types";
-import { Outbox } from "../../app/mail/outbox.server";
 import { MemoryStore } from "../../app/store/memory.server";
 import type { Store } from "../../app/store/types";
-import { appEmailProof } from "./harnesses/outbox";
+import { localHarness } from "./harnesses/local";
 import { runAdapterConformance } from "./suite";
 
-runAdapterConformance({
-  name: "local",
-  proofKinds: ["link", "code"],
-  ttlMs: 600_000,
-  bindsLinkToBrowser: true,
-  maxCodeAttempts: 5,
-  supersedes: true,
-  // Its only backends are the store and the mailer; their faults are below.
-  hasProvider: false,
-  async setup() {
-    let now = Date.UTC(2030, 0, 1);
-    const clock = () => now;
-    const outbox = new Outbox();
-    let broken: unknown;
-    const mailer: Mailer = {
-      async send(message: EmailMessage) {
-        if (broken !== undefined) throw broken;
-        await outbox.send(message);
-      },
-    };
-    const memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
-    const store = faultyStore(memory);
-    const adapter = createLocalAdapter({ store, mailer, hashKey: randomBytes(32), clock });
-    return {
-      adapter,
-      proof: async (email, kind) => appEmailProof(outbox, email, kind),
-      advance(ms) {
-        now += ms;
-      },
-      breakProvider() {
-        broken = new Error("SMTP connection refused");
-      },
-      faults: {
-        "the mailer throws a string": () => void (broken = "421 try later"),
-        "every store call rejects": () => store.fail("reject"),
-        "the store hands back records that are not JSON": () => store.fail("garbage"),
-      },
-      teardown: () => memory.close(),
-    };
-  },
-});
+runAdapterConformance(
+  localHarness({
+    name: "local",
+    // Its only backends are the store and the mailer; their faults are below.
+    backend({ clock, outbox }) {
+      let broken: unknown;
+      const mailer: Mailer = {
+        async send(message: EmailMessage) {
+          if (broken !== undefined) throw broken;
+          await outbox.send(message);
+        },
+      };
+      const memory = new MemoryStore({ clock, sweepIntervalMs: 0 });
+      const store = faultyStore(memory);
+      return {
+        store,
+        mailer,
+        breakProvider() {
+          broken = new Error("SMTP connection refused");
+        },
+        faults: {
+          "the mailer throws a string": () => void (broken = "421 try later"),
+          "every store call rejects": () => store.fail("reject"),
+          "the store hands back records that are not JSON": () => store.fail("garbage"),
+        },
+        teardown: () => memory.close(),
+      };
+    },
+  }),
+);
 
 /**
  * The store, with a switch that makes it fail: every call rejects (a disk or network
