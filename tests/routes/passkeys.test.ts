@@ -102,6 +102,26 @@ async function listPasskeys(jar: CookieJar): Promise<PasskeyRow[]> {
   return (page.data as { passkeys: PasskeyRow[] }).passkeys;
 }
 
+/** Ada signed in by email in `first`, with a passkey on `device` added there. */
+async function signedInWithPasskey(): Promise<{ first: CookieJar; device: SoftwareAuthenticator }> {
+  const first = new CookieJar();
+  await signInByEmail(first, ADA);
+  const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
+  await addPasskey(first, device);
+  return { first, device };
+}
+
+/** POST /auth/passkey in `jar` (its ceremony cookie kept): the options for the authenticator. */
+async function passkeySignInOptions(jar: CookieJar): Promise<RequestOptions> {
+  const answer = await callRoute(
+    signInOptions.action,
+    postForm("/auth/passkey", {}, { cookie: jar }),
+  );
+  expect(answer.status).toBe(200);
+  jar.store(answer);
+  return (answer.data as { options: RequestOptions }).options;
+}
+
 /** "Sign in with a passkey" in `jar`: options, the authenticator's assertion, POST /login. */
 async function signInWithPasskey(
   jar: CookieJar,
@@ -109,13 +129,7 @@ async function signInWithPasskey(
   fields: Record<string, string> = {},
   overrides: AssertionOverrides = {},
 ): Promise<RouteResult> {
-  const answer = await callRoute(
-    signInOptions.action,
-    postForm("/auth/passkey", {}, { cookie: jar }),
-  );
-  expect(answer.status).toBe(200);
-  jar.store(answer);
-  const { options } = answer.data as { options: RequestOptions };
+  const options = await passkeySignInOptions(jar);
   const result = await callRoute(
     login.action,
     postForm(
@@ -270,10 +284,7 @@ describe("Sign in with a passkey", () => {
   });
 
   it("signs in the passkey's owner like an email sign-in: a new session, the return path, one log line", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { first, device } = await signedInWithPasskey();
 
     const jar = new CookieJar();
     const result = await signInWithPasskey(jar, device, { returnTo: "/account/passkeys" });
@@ -296,10 +307,7 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S16: the return path is validated as for email", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey();
     for (const returnTo of ["//evil.example/", "https://evil.example/", "/\\evil.example"]) {
       const result = await signInWithPasskey(new CookieJar(), device, { returnTo });
       expect(result.status).toBe(303);
@@ -308,18 +316,10 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S29: a used assertion replayed is refused, and signs nobody in", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey();
 
     const jar = new CookieJar();
-    const answer = await callRoute(
-      signInOptions.action,
-      postForm("/auth/passkey", {}, { cookie: jar }),
-    );
-    jar.store(answer);
-    const { options } = answer.data as { options: RequestOptions };
+    const options = await passkeySignInOptions(jar);
     const credential = JSON.stringify(device.assert(options));
     const attacker = jar.clone();
     const ok = await callRoute(
@@ -344,16 +344,8 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S29: without this browser's ceremony cookie nothing is verified", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
-    const jar = new CookieJar();
-    const answer = await callRoute(
-      signInOptions.action,
-      postForm("/auth/passkey", {}, { cookie: jar }),
-    );
-    const { options } = answer.data as { options: RequestOptions };
+    const { device } = await signedInWithPasskey();
+    const options = await passkeySignInOptions(new CookieJar());
     // Another browser (no cookie) posts the assertion.
     const result = await callRoute(
       login.action,
@@ -385,10 +377,7 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S30: a removed passkey is refused with words about passkeys", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { first, device } = await signedInWithPasskey();
     const [row] = await listPasskeys(first);
     await callRoute(
       passkeysPage.action,
@@ -409,10 +398,7 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S30: a counter that goes backwards is refused and logged as a possible clone", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey();
     expect((await signInWithPasskey(new CookieJar(), device, {}, { counter: 10 })).status).toBe(
       303,
     );
@@ -422,10 +408,7 @@ describe("Sign in with a passkey", () => {
   });
 
   it("S30: a deleted account's passkeys sign in nobody", async () => {
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { first, device } = await signedInWithPasskey();
     const { session } = await app.services.sessions.read(getRequest("/", { cookie: first }));
     expect(await app.services.users.deleteAccount(session?.user.id as string)).toBe(true);
     const result = await signInWithPasskey(new CookieJar(), device);
@@ -443,10 +426,7 @@ describe("Sign in with a passkey", () => {
 describe("Passkey sign-in shares the email sign-in's limits", () => {
   it("S12: it spends the same per-IP verify budget as codes", async () => {
     app = withLimits({ ipPerHour: 3 });
-    const first = new CookieJar();
-    await signInByEmail(first, ADA); // one verify from this IP
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey(); // one verify from this IP
     expect((await signInWithPasskey(new CookieJar(), device)).status).toBe(303);
     expect((await signInWithPasskey(new CookieJar(), device)).status).toBe(303);
     const refused = await signInWithPasskey(new CookieJar(), device);
@@ -457,10 +437,7 @@ describe("Passkey sign-in shares the email sign-in's limits", () => {
 
   it("S10: failed passkey sign-ins count toward the owner's lockout, which stops email sign-in too", async () => {
     app = withLimits({ lockoutFailures: 3 });
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey();
     for (let i = 0; i < 3; i++) {
       const failed = await signInWithPasskey(new CookieJar(), device, {}, { rpId: "evil.example" });
       expect(failed.status).toBe(400);
@@ -482,10 +459,7 @@ describe("Passkey sign-in shares the email sign-in's limits", () => {
 
   it("a good passkey sign-in clears the failures, as a good code does", async () => {
     app = withLimits({ lockoutFailures: 2 });
-    const first = new CookieJar();
-    await signInByEmail(first, ADA);
-    const device = new SoftwareAuthenticator({ origin: TEST_ORIGIN });
-    await addPasskey(first, device);
+    const { device } = await signedInWithPasskey();
     expect(
       (await signInWithPasskey(new CookieJar(), device, {}, { rpId: "evil.example" })).status,
     ).toBe(400);
