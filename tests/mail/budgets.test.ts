@@ -5,43 +5,20 @@
  * a new email); a throttled request takes as long as one that queues an email, and its page
  * reads like one's.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createSignInLimits } from "../../app/auth/limits.server";
-import { SmtpMailer } from "../../app/mail/smtp.server";
 import { MemoryStore } from "../../app/store/memory.server";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
 import * as logout from "../../app/routes/logout";
-import {
-  callRoute,
-  CookieJar,
-  createTestAdapter,
-  createTestApp,
-  postForm,
-  type TestApp,
-} from "../support/auth";
+import { callRoute, CookieJar, createTestAdapter, postForm } from "../support/auth";
 import { deliveryOf, waitForDelivery } from "../support/delivery";
-import { startFaultSmtp, type FaultSmtp } from "../support/fault-smtp";
-import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
+import { faultRelaysPerTest } from "../support/fault-relays";
 
 const limits = () =>
   createSignInLimits({ store: new MemoryStore(), emailSpacingSeconds: 60, emailPerHour: 5 });
 
-let sink: SmtpSink;
-beforeAll(async () => {
-  sink = await startSmtpSink();
-});
-afterAll(() => sink.close());
-
-let app: TestApp | undefined;
-let relay: FaultSmtp | undefined;
-let mailer: SmtpMailer | undefined;
-afterEach(async () => {
-  await app?.close();
-  mailer?.close();
-  await relay?.close();
-  app = relay = mailer = undefined;
-});
+const mail = faultRelaysPerTest();
 
 const start = async (jar: CookieJar, email: string) => {
   const result = await callRoute(login.action, postForm("/login", { email }, { cookie: jar }));
@@ -52,9 +29,8 @@ const start = async (jar: CookieJar, email: string) => {
 
 describe("S32 a failed delivery gives its budgets back", () => {
   it("550: the page says it could not send; once the relay is fixed, 'Send it again' sends at once", async () => {
-    relay = await startFaultSmtp("550", sink);
-    mailer = new SmtpMailer({ url: relay.url, from: "Sign in <login@example.com>" });
-    app = createTestApp({ mailer, limits: limits() });
+    const { relay, mailer } = await mail.relay("550");
+    const app = mail.app({ mailer, limits: limits() });
     const jar = new CookieJar();
     const email = "refused@example.com";
     await start(jar, email);
@@ -70,13 +46,12 @@ describe("S32 a failed delivery gives its budgets back", () => {
     // Within the 60 s spacing of the first request, yet sent: the failure gave it back.
     expect(app.events.map((e) => e.outcome)).toEqual(["sent", "sent"]);
     await waitForDelivery(jar, "sent");
-    expect((await sink.waitForEmailTo(email)).code).toMatch(/^\d{6}$/);
+    expect((await mail.sink.waitForEmailTo(email)).code).toMatch(/^\d{6}$/);
   });
 
   it("six refusals in a row spend nothing: each request is still attempted, none throttled", async () => {
-    relay = await startFaultSmtp("550", sink);
-    mailer = new SmtpMailer({ url: relay.url, from: "Sign in <login@example.com>" });
-    app = createTestApp({ mailer, limits: limits() });
+    const { mailer } = await mail.relay("550");
+    const app = mail.app({ mailer, limits: limits() });
     const jar = new CookieJar();
     for (let i = 0; i < 6; i++) {
       await start(jar, "bounces@example.com");
@@ -89,7 +64,7 @@ describe("S32 a failed delivery gives its budgets back", () => {
 
 describe("S32 a successful sign-in clears the spacing", () => {
   it("sign out, then sign in again at once: a new email arrives, and its code works", async () => {
-    app = createTestApp({ limits: limits() });
+    const app = mail.app({ limits: limits() });
     const jar = new CookieJar();
     const email = "again@example.com";
     await start(jar, email);
@@ -126,7 +101,7 @@ describe("S13 S32 a throttled request reads and takes like one that sent", () =>
         return adapter.start(...args);
       },
     };
-    app = createTestApp({ adapter: slow, limits: limits() });
+    const app = mail.app({ adapter: slow, limits: limits() });
     const email = "watched@example.com";
     const asker = new CookieJar();
     const sentAt = performance.now();

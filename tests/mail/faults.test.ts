@@ -4,49 +4,29 @@
  * recovers, and that code signs in; a 550 ends "failed" on the page; every attempt is bounded
  * by MAIL_SEND_TIMEOUT, not only its idle gaps. Deadlines and backoff are shortened here.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
-import { SmtpMailer } from "../../app/mail/smtp.server";
-import {
-  callRoute,
-  CookieJar,
-  createTestApp,
-  getRequest,
-  postForm,
-  type TestApp,
-} from "../support/auth";
+import { callRoute, CookieJar, createTestApp, getRequest, postForm } from "../support/auth";
 import { waitForDelivery } from "../support/delivery";
-import { startFaultSmtp, type FaultSmtp, type SmtpFault } from "../support/fault-smtp";
-import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
+import { faultRelaysPerTest } from "../support/fault-relays";
+import type { SmtpFault } from "../support/fault-smtp";
 
 /** Longer than the one-second bound on POST /login: an answer that waited would fail it. */
 const SEND_TIMEOUT_MS = 1_500;
 
-let sink: SmtpSink;
+const mail = faultRelaysPerTest();
+
 beforeAll(async () => {
-  sink = await startSmtpSink();
   // One untimed sign-in first: the timed ones measure the request, not a cold start.
   const warm = createTestApp();
   await callRoute(login.action, postForm("/login", { email: "warm-up@example.com" }));
   await warm.close();
 });
-afterAll(() => sink.close());
-
-let relay: FaultSmtp | undefined;
-let app: TestApp | undefined;
-let mailer: SmtpMailer | undefined;
-afterEach(async () => {
-  await app?.close();
-  mailer?.close();
-  await relay?.close();
-  app = relay = mailer = undefined;
-});
 
 async function setUp(fault: SmtpFault, replyDelayMs?: number) {
-  relay = await startFaultSmtp(fault, sink, { replyDelayMs });
-  mailer = new SmtpMailer({ url: relay.url, from: "Sign in <login@example.com>" });
-  app = createTestApp({
+  const { relay, mailer } = await mail.relay(fault, { replyDelayMs });
+  const app = mail.app({
     mailer,
     mailQueue: { sendTimeoutMs: SEND_TIMEOUT_MS, retry: { firstDelayMs: 150, maxDelayMs: 400 } },
   });
@@ -98,7 +78,7 @@ describe("a relay that fails for a while, then recovers", () => {
       await relay.heal();
       const sent = await waitForDelivery(jar, "sent");
       expect(sent.sentAt).toBeDefined();
-      const emailed = await sink.waitForEmailTo(email, 10_000);
+      const emailed = await mail.sink.waitForEmailTo(email, 10_000);
       expect(emailed.code).toMatch(/^\d{6}$/);
       // The same Message-ID on every attempt: a duplicate after an ambiguous failure is
       // recognisable as one.
