@@ -4,8 +4,9 @@
 export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
-  // Only the test files that import a mutated module run for it (vitest's "related").
-  vitest: { configFile: "vitest.config.ts", related: true },
+  // Only the test files that import a mutated module run for it (vitest's "related"); set
+  // MUTATION_TESTS (vitest.mutation.config.ts) to narrow them further while working on one file.
+  vitest: { configFile: "vitest.mutation.config.ts", related: true },
   mutate: [
     "app/auth/**/*.ts",
     "app/lib/**/*.ts",

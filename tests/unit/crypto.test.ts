@@ -57,6 +57,12 @@ describe("S19 S24 sealing (AES-256-GCM)", () => {
     expect(empty).toHaveLength(28);
   });
 
+  it("opens a value exactly as long as its cap, and refuses one character more", () => {
+    const sealed = createSealer([NEW], "session").seal("value");
+    expect(createSealer([NEW], "session", sealed.length).open(sealed)).toBe("value");
+    expect(createSealer([NEW], "session", sealed.length - 1).open(sealed)).toBeNull();
+  });
+
   it("a sealer needs a secret", () => {
     expect(() => createSealer([], "session")).toThrow(/at least one secret/);
   });
@@ -83,6 +89,14 @@ describe("S1 S5 S6 the primitives", () => {
     expect(hmacHex(key, "x")).not.toBe(hmacHex(deriveKey(NEW, "other"), "x"));
     expect(hmacHex(key, "x")).not.toBe(hmacHex(deriveKey(OLD, "login-hash"), "x"));
     expect(deriveKey(NEW, "login-hash").equals(key)).toBe(true);
+  });
+
+  it("derives the same key in every release: records and cookies sealed before an upgrade stay readable", () => {
+    // HKDF-SHA-256(secret, salt "passwordless-starter", info = purpose): a known answer, so
+    // a changed salt, hash or length fails here rather than signing everyone out.
+    expect(deriveKey(NEW, "login-hash").toString("hex")).toBe(
+      "7a42e26a380d45afdd0fb6db68dda7d176f5aafac36b3fd30c27c00624f1daba",
+    );
   });
 
   it("S6 safeEqual: equal strings only, whatever their lengths", () => {

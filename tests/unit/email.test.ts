@@ -17,6 +17,7 @@ describe("S14 one address, validated after normalising", () => {
     ["a@b.com;evil@attacker.com", "semicolon list"],
     ['"evil@attacker.com"@b.com', "quoted local part"],
     ["a@b@c.com", "two @"],
+    ["person.example.com", "no @ at all"],
     ["a＠b.com＠evil.com", "full-width @ that normalises into two"],
     ["a b@c.com", "inner space"],
     ["a@b.com\nBcc: x@y.com", "header injection"],
@@ -85,5 +86,56 @@ describe("S14 one address, validated after normalising", () => {
     expect(normaliseEmail("a@example.c")).toEqual({ ok: false, reason: "invalid" });
     expect(normaliseEmail("a@example.-com")).toEqual({ ok: false, reason: "invalid" });
     expect(normaliseEmail("a@example.com-")).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("refuses a second @ even when the domain after it converts as an internationalised name", () => {
+    // The URL parser would read "evil@" as a user name and keep only the host after it.
+    expect(normaliseEmail("a@evil@bücher.example")).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("refuses a port, a path or a query after the domain: the domain is not parsed as a URL", () => {
+    for (const input of [
+      "a@example.com:25",
+      "a@example.com/x",
+      "a@example.com?x",
+      "a@example.com#x",
+    ])
+      expect(normaliseEmail(input)).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("says invalid for an internationalised domain the URL parser refuses", () => {
+    expect(normaliseEmail("a@exa%mple.bücher")).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("reads the whole top-level label: letters from its first character to its last", () => {
+    expect(normaliseEmail("a@example.1com")).toEqual({ ok: false, reason: "invalid" });
+    expect(normaliseEmail("a@example.com1")).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("caps the address at 254 characters again after the domain is converted to punycode", () => {
+    // 30 labels "ü" (2 characters each with the dot) become 30 labels "xn--tda" (8 each).
+    const input = `${"a".repeat(64)}@${"ü.".repeat(30)}com`;
+    expect(input.length).toBeLessThanOrEqual(254);
+    expect(normaliseEmail(input)).toEqual({ ok: false, reason: "too_long" });
+  });
+
+  it.each([
+    [":a@example.com", "a character outside the local part's set first"],
+    ["a.@example.com", "trailing dot"],
+    ["a.:@example.com", "a character outside the set last"],
+    ["ab.c:d@example.com", "a character outside the set after a dot"],
+    ["jos\u00e9@example.com", "a letter outside ASCII"],
+    ["a@:example.com", "a domain label starting outside the set"],
+    ["a@example:.com", "a domain label ending outside the set"],
+    ["a@example-.com", "a domain label ending with a hyphen"],
+  ])("rejects %j (%s)", (input) => {
+    expect(normaliseEmail(input)).toEqual({ ok: false, reason: "invalid" });
+  });
+
+  it("accepts local parts and labels longer than one character between the dots", () => {
+    expect(normaliseEmail("ab.cd@ex-1.example.com")).toEqual({
+      ok: true,
+      email: "ab.cd@ex-1.example.com",
+    });
   });
 });

@@ -92,6 +92,15 @@ describe("S16 return paths are local", () => {
     },
   );
 
+  it("falls back to /dashboard, the page the contract names", () => {
+    expect(DEFAULT_RETURN_TO).toBe("/dashboard");
+    expect(safeReturnTo("//evil.test")).toBe("/dashboard");
+  });
+
+  it("keeps a path that only ends in a double slash: only a leading one names a host", () => {
+    expect(safeReturnTo("/docs//")).toBe("/docs//");
+  });
+
   it("keeps the query and the fragment, normalised as the browser would send them", () => {
     expect(safeReturnTo("/a/./b/../c?x=1#top")).toBe("/a/c?x=1#top");
   });

@@ -94,4 +94,19 @@ describe("sealed cookies (S18, S19, S24, S26)", () => {
     expect(cookieValue("session=1; session=2", "session")).toBe("1");
     expect(cookieValue("a=1", "session")).toBeUndefined();
   });
+
+  it("reads a cookie after a tab or leading spaces, and trims the spaces around its value", () => {
+    expect(cookieValue("a=1;\tsession=2", "session")).toBe("2");
+    expect(cookieValue("  session=2", "session")).toBe("2");
+    expect(cookieValue("session= 2 ; a=1", "session")).toBe("2");
+  });
+
+  it("reads a Cookie header of exactly 16 KiB, and treats a longer one as invalid", () => {
+    const cookie = sessionCookie([NEW]);
+    const good = pair(cookie.serialize("x", 60));
+    const padded = (length: number) => `${good}; pad=${"x".repeat(length - good.length - 6)}`;
+    expect(padded(16_384)).toHaveLength(16_384);
+    expect(cookie.open(padded(16_384))).toBe("x");
+    expect(cookie.open(padded(16_385))).toBe("invalid");
+  });
 });
