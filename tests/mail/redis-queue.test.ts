@@ -134,10 +134,10 @@ describe("two production instances on one Redis", () => {
   it("the instance that queued the email is killed (kill -9) before delivery: the other delivers it, and its code signs in", async () => {
     const jar = new CookieJar();
     const email = "crash@example.com";
-    const started = Date.now();
+    // (How fast the answer comes is tests/mail/faults.test.ts's: a refused connection fails
+    // at once, so a clock here could not tell an answer that waited from one that did not.)
     const response = await post(a, "/login", jar, { email, returnTo: "/dashboard" });
     expect(response.status).toBe(303);
-    expect(Date.now() - started).toBeLessThan(1_000);
     // The relay is down: the first attempt fails, nothing is delivered before the crash.
     await new Promise((resolve) => setTimeout(resolve, 300));
     await a.kill();

@@ -137,9 +137,8 @@ describe("a production server restarted between enqueue and delivery", () => {
     try {
       const jar = new CookieJar();
       const to = "restart@example.com";
-      const started = Date.now();
+      // (How fast the answer comes is tests/mail/faults.test.ts's, against relays that hang.)
       expect((await post(`${first.url}/login`, jar, { email: to })).status).toBe(303);
-      expect(Date.now() - started).toBeLessThan(1_000);
       await new Promise((resolve) => setTimeout(resolve, 200));
       await first.kill();
       expect(sink.lastEmailTo(to)).toBeUndefined();
