@@ -5,7 +5,9 @@ import { createTestClock } from "../support/clock";
 
 const OLD = "old-secret-0123456789abcdef0123456789";
 const NEW = "new-secret-0123456789abcdef0123456789";
-const USER = { id: "usr_1", adapter: "local" };
+// Long enough that the S19 check below cannot fail by chance: the seal's random-looking bytes
+// would hold a given 5-character id once in ~10^10 cookies, this one practically never.
+const USER = { id: "usr_0123456789abcdef01234567", adapter: "local" };
 
 function setup(overrides: Partial<SessionManagerOptions> = {}) {
   const clock = createTestClock();
