@@ -203,6 +203,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           emailSpacingSeconds: config.rateLimitEmailSpacingSeconds,
           emailPerHour: config.rateLimitEmailPerHour,
           hourSeconds: config.rateLimitWindowSeconds,
+          clock,
         }));
   const passkeyCeremony = createPasskeyCeremonyCookie({
     secrets: config.sessionSecrets,
@@ -221,6 +222,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       if (message.tag && limits?.refundSend)
         await limits.refundSend(message.to, message.tag.ip, {
           skipSpacing: message.tag.skipSpacing,
+          spent: message.tag.spent,
         });
     },
   };

@@ -1,16 +1,27 @@
 import { isIP } from "node:net";
+import { systemClock, type Clock } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto.server";
 import { isStoreUnavailableError, StoreUnavailableError } from "../store/errors";
 import type { Store } from "../store/types";
 
 /** What a limit says about one attempt. `retryAfterSeconds` is at least 1. */
 export type LimitDecision =
-  | { allowed: true }
+  | {
+      allowed: true;
+      /** From `allowSend`: the windows its budgets were spent in, for `refundSend`. */
+      spent?: SpentBudgets;
+    }
   | {
       allowed: false;
       retryAfterSeconds: number;
       reason: "email_spacing" | "email_hourly" | "ip" | "locked";
     };
+
+/**
+ * Which windows a send's budgets were spent in: each budget's name, and when its window
+ * ends (epoch ms). A refund gives a point back only to the window that took it (S32).
+ */
+export type SpentBudgets = Record<string, number>;
 
 /**
  * The sign-in abuse limits (S10–S12). Counters live in the app's store (SQLite, Redis or
@@ -43,9 +54,16 @@ export interface SignInLimits {
   /**
    * A send `allowSend` allowed did not happen (its email could not be queued, or its
    * delivery failed for good): give back the spacing (unless it was skipped), the hourly
-   * and the per-IP budget it took, so that a failure costs the person nothing (S32).
+   * and the per-IP budget it took, so that a failure costs the person nothing (S32). With
+   * `spent` (the allowing decision's), only into the windows that took them: a window that
+   * has ended since holds none of this send's points.
    */
-  refundSend(email: string, ip: string | undefined, options?: SendOptions): Promise<void>;
+  refundSend(email: string, ip: string | undefined, options?: RefundOptions): Promise<void>;
+}
+
+export interface RefundOptions extends SendOptions {
+  /** The allowing decision's `spent`. Without it every budget gets its point back. */
+  spent?: SpentBudgets;
 }
 
 export interface SendOptions {
@@ -76,6 +94,8 @@ export interface SignInLimitsOptions {
   lockoutWindowSeconds?: number;
   /** Length of the "hourly" windows in seconds (tests shorten it). Default 3600. */
   hourSeconds?: number;
+  /** The store's clock: when a window ends, for refunds. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** One fixed-window budget: `points` per `windowMs`, counted under `rl:<name>:<hash>`. */
@@ -92,6 +112,7 @@ interface Budget {
  */
 export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
   const { store } = options;
+  const clock = options.clock ?? systemClock;
   const hour = whole("hourSeconds", options.hourSeconds ?? 3600, 1);
   const ipPerHour = whole("ipPerHour", options.ipPerHour ?? 100, 1);
   const spacingSeconds = whole("emailSpacingSeconds", options.emailSpacingSeconds ?? 60, 0);
@@ -117,13 +138,30 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
     guard(() => store.counter(keyOf(b, hash), by, b.windowMs));
 
   /**
-   * Spend one point: undefined when allowed, else the ms until the window ends. A refused
+   * Spend one point: whether that was allowed, and the ms until the window ends. A refused
    * attempt still counts (the counter only grows until its window ends), which is harmless:
    * the budget is already spent for that window.
    */
-  const consume = async (b: Budget, hash: string): Promise<number | undefined> => {
+  const consume = async (b: Budget, hash: string) => {
     const { count, ttlMs } = await add(b, hash, 1);
-    return count > b.points ? ttlMs : undefined;
+    return { refused: count > b.points, ttlMs };
+  };
+
+  /**
+   * Give back the point a send spent on one budget, if the counter's current window is the
+   * one that took it (`endsAt` from the receipt; undefined: no receipt, give it back). Two
+   * windows of one counter end at least a whole window apart, so half of one tells them
+   * apart whatever the store's latency or the instances' clock skew. A window with under a
+   * second (or a quarter of its length) left is left alone: it could end, and a new one
+   * start, between the read and the give-back, which would then go to the wrong window.
+   */
+  const giveBack = async (b: Budget, hash: string, endsAt: number | undefined) => {
+    if (endsAt !== undefined) {
+      const { count, ttlMs } = await add(b, hash, 0);
+      if (count <= 0 || ttlMs < Math.min(REFUND_MARGIN_MS, b.windowMs / 4)) return;
+      if (Math.abs(clock() + ttlMs - endsAt) > b.windowMs / 2) return;
+    }
+    await add(b, hash, -1);
   };
 
   /** The refusal for an address locked by consecutive failures, or undefined. */
@@ -149,15 +187,17 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
       // exactly one passes the spacing. When a later budget refuses, give back what the
       // earlier ones took, so a refusal costs nothing.
       const taken: Array<[Budget, string]> = [];
+      const spent: SpentBudgets = {};
       for (const [b, key, reason] of steps) {
-        const refusedForMs = await consume(b, key);
-        if (refusedForMs !== undefined) {
+        const { refused, ttlMs } = await consume(b, key);
+        if (refused) {
           await Promise.all(taken.map(([tb, tk]) => add(tb, tk, -1)));
-          return refusal(reason, refusedForMs);
+          return refusal(reason, ttlMs);
         }
         taken.push([b, key]);
+        spent[b.name] = clock() + ttlMs;
       }
-      return { allowed: true };
+      return { allowed: true, spent };
     },
 
     async allowVerify(email, ip) {
@@ -167,8 +207,8 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
       }
       const ipKey = hashIp(ip);
       if (ipKey) {
-        const refusedForMs = await consume(ipVerifies, ipKey);
-        if (refusedForMs !== undefined) return refusal("ip", refusedForMs);
+        const { refused, ttlMs } = await consume(ipVerifies, ipKey);
+        if (refused) return refusal("ip", ttlMs);
       }
       return { allowed: true };
     },
@@ -189,21 +229,28 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
       );
     },
 
-    async refundSend(email, ip, sendOptions = {}) {
-      // One point back on each budget allowSend took; a window that has ended meanwhile
-      // starts over at -1, one extra send in that window, which is the rarer and milder way
-      // to be wrong than keeping a failure's cost.
+    async refundSend(email, ip, refund = {}) {
+      // One point back on each budget allowSend took, into the window that took it: a
+      // delivery can fail minutes after its request, when that window may have ended and
+      // another begun, whose sends this one never counted in.
+      const { spent } = refund;
+      const taken = (b: Budget) => spent === undefined || b.name in spent;
       const emailKey = hashEmail(email);
-      const gives = [add(emailHourly, emailKey, -1)];
-      if (spacing && !sendOptions.skipSpacing) gives.push(add(spacing, emailKey, -1));
       const ipKey = hashIp(ip);
-      if (ipKey) gives.push(add(ipSends, ipKey, -1));
-      await Promise.all(gives);
+      const budgets: Array<[Budget, string]> = [[emailHourly, emailKey]];
+      if (spacing && !refund.skipSpacing) budgets.push([spacing, emailKey]);
+      if (ipKey) budgets.push([ipSends, ipKey]);
+      await Promise.all(
+        budgets.filter(([b]) => taken(b)).map(([b, key]) => giveBack(b, key, spent?.[b.name])),
+      );
     },
   };
 }
 
 type Refusal = Extract<LimitDecision, { allowed: false }>;
+
+/** A window this close to its end (at most) gets no refund (see `giveBack`). */
+const REFUND_MARGIN_MS = 1_000;
 
 function refusal(reason: Refusal["reason"], msBeforeNext: number): Refusal {
   return { allowed: false, reason, retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)) };

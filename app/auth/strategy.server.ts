@@ -225,6 +225,7 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
       ? await guard(() => limits.allowSend(email, info.ip, { skipSpacing }))
       : { allowed: true as const };
     if (decision.allowed) {
+      mail.spent = decision.spent;
       try {
         const result = await send(email, this.#context(request, pending, mail));
         pending.ref = result.ref;
@@ -243,7 +244,9 @@ export class EmailLinkStrategy<User> extends Strategy<User, EmailLinkStrategy.Ve
         });
         // Nothing went out: the budgets this request spent are given back (S32).
         if (limits?.refundSend) {
-          await limits.refundSend(email, info.ip, { skipSpacing }).catch(() => undefined);
+          await limits
+            .refundSend(email, info.ip, { skipSpacing, spent: decision.spent })
+            .catch(() => undefined);
         }
         throw authError;
       }
@@ -566,12 +569,12 @@ export namespace EmailLinkStrategy {
     refundSend?(
       email: string,
       ip: string | undefined,
-      options?: { skipSpacing?: boolean },
+      options?: { skipSpacing?: boolean; spent?: Record<string, number> },
     ): Promise<void>;
   }
 
   export type LimitDecision =
-    | { allowed: true }
+    | { allowed: true; spent?: Record<string, number> }
     | {
         allowed: false;
         retryAfterSeconds: number;

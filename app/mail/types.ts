@@ -27,6 +27,11 @@ export interface MailTag {
   ip?: string;
   /** Whether the request skipped the spacing between sends ("email me a code instead"). */
   skipSpacing?: boolean;
+  /**
+   * The windows the request's send budgets were spent in (budget name → when the window
+   * ends, epoch ms), so that a failed delivery gives them back to those windows only.
+   */
+  spent?: Record<string, number>;
 }
 
 export interface SendOptions {

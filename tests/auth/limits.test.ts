@@ -78,7 +78,7 @@ const backends: Backend[] = [
       const store = track(new MemoryStore({ clock, sweepIntervalMs: 0 }));
       return {
         store,
-        limits: createSignInLimits({ store, ...overrides }),
+        limits: createSignInLimits({ store, clock, ...overrides }),
         another: () => {
           throw new Error("memory limits are per process");
         },
@@ -95,8 +95,8 @@ const backends: Backend[] = [
       const store = open();
       return {
         store,
-        limits: createSignInLimits({ store, ...overrides }),
-        another: () => createSignInLimits({ store: open(), ...overrides }),
+        limits: createSignInLimits({ store, clock, ...overrides }),
+        another: () => createSignInLimits({ store: open(), clock, ...overrides }),
         advance: async (ms) => clock.advance(ms),
       };
     },
@@ -108,11 +108,14 @@ const backends: Backend[] = [
       const open = () => track(createRedisStore({ client: redisClient(), prefix }));
       const store = open();
       const client = redisClient();
+      // The limits' own clock (when a window ends, for refunds) moves with the TTLs.
+      const clock = createTestClock(Date.now());
       return {
         store,
-        limits: createSignInLimits({ store, ...overrides }),
-        another: () => createSignInLimits({ store: open(), ...overrides }),
+        limits: createSignInLimits({ store, clock, ...overrides }),
+        another: () => createSignInLimits({ store: open(), clock, ...overrides }),
         async advance(ms) {
+          clock.advance(ms);
           for (const key of await client.keys(`${prefix}*`)) {
             const left = await client.pttl(key);
             // A TTL of 0 or less makes Redis delete the key, as when it runs out by itself.
@@ -124,7 +127,9 @@ const backends: Backend[] = [
   },
 ];
 
-const allowed: LimitDecision = { allowed: true };
+// An allowed send also names the windows it was spent in (for a refund); what matters here
+// is that it was allowed.
+const allowed = expect.objectContaining({ allowed: true }) as LimitDecision;
 const email = () => `person-${randomId(4)}@example.com`;
 
 function refusedFor(decision: LimitDecision): string | undefined {
@@ -202,6 +207,42 @@ describe.concurrent("sign-in limits", () => {
           expect(refusedFor(await limits.allowSend(victim, "198.51.100.4"))).toBe("ip");
           // Same address right away from another IP: neither spacing nor hourly was taken.
           expect(await limits.allowSend(victim, "198.51.100.5")).toEqual(allowed);
+        });
+
+        it("S32 a refund gives the point back to the window that took it", async () => {
+          const { limits } = backend.create({ emailSpacingSeconds: 60, emailPerHour: 1 });
+          const to = email();
+          const sent = await limits.allowSend(to, "198.51.100.6");
+          await limits.refundSend(to, "198.51.100.6", { spent: sent.allowed ? sent.spent : {} });
+          expect(await limits.allowSend(to, "198.51.100.6")).toEqual(allowed);
+        });
+
+        it("S32 a refund after its window ended gives nothing to the next window", async () => {
+          // The delivery of the first send fails after the hourly window it was counted in
+          // has ended, and two more sends have filled the next one.
+          const { limits, advance } = backend.create({
+            emailSpacingSeconds: 0,
+            emailPerHour: 2,
+            hourSeconds: 60,
+          });
+          const to = email();
+          const first = await limits.allowSend(to, undefined);
+          expect(first).toEqual(allowed);
+          await advance(PAST_A_MINUTE);
+          expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+          expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+          await limits.refundSend(to, undefined, { spent: first.allowed ? first.spent : {} });
+          expect(refusedFor(await limits.allowSend(to, undefined))).toBe("email_hourly");
+        });
+
+        it("S32 a late refund leaves a newer spacing window alone", async () => {
+          const { limits, advance } = backend.create({ emailSpacingSeconds: 60 });
+          const to = email();
+          const first = await limits.allowSend(to, undefined);
+          await advance(PAST_A_MINUTE);
+          expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+          await limits.refundSend(to, undefined, { spent: first.allowed ? first.spent : {} });
+          expect(refusedFor(await limits.allowSend(to, undefined))).toBe("email_spacing");
         });
 
         it("keeps each address's budget separate", async () => {

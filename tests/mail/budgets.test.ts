@@ -7,11 +7,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { createSignInLimits } from "../../app/auth/limits.server";
+import { Outbox } from "../../app/mail/outbox.server";
+import { MailSendError, type Mailer } from "../../app/mail/types";
 import { MemoryStore } from "../../app/store/memory.server";
 import * as check from "../../app/routes/login.check";
 import * as login from "../../app/routes/login";
 import * as logout from "../../app/routes/logout";
 import { callRoute, CookieJar, createTestAdapter, postForm } from "../support/auth";
+import { createTestClock } from "../support/clock";
 import { deliveryOf, waitForDelivery } from "../support/delivery";
 import { faultRelaysPerTest } from "../support/fault-relays";
 
@@ -59,6 +62,49 @@ describe("S32 a failed delivery gives its budgets back", () => {
     }
     expect(app.events.filter((e) => e.outcome.startsWith("throttled"))).toEqual([]);
     expect(app.mailEvents.filter((e) => e.outcome === "failed")).toHaveLength(6);
+  });
+});
+
+describe("S32 a late failure gives back only what its own windows took", () => {
+  it("a delivery that fails after its spacing window ended leaves the next window's spacing alone", async () => {
+    // The first email's relay hangs until told, then refuses it for good; every later
+    // email goes through.
+    let refuse!: () => void;
+    const hung = new Promise<void>((resolve) => (refuse = resolve));
+    const delivered = new Outbox({ limit: 10 });
+    let sends = 0;
+    const mailer: Mailer = {
+      async send(message) {
+        if (++sends === 1) {
+          await hung;
+          throw new MailSendError("5xx:550", false);
+        }
+        await delivered.send(message);
+      },
+    };
+    const clock = createTestClock();
+    const store = new MemoryStore({ clock, sweepIntervalMs: 0 });
+    const app = mail.app({
+      clock,
+      store,
+      mailer,
+      limits: createSignInLimits({ store, clock, emailSpacingSeconds: 60, emailPerHour: 5 }),
+    });
+    const email = "late-failure@example.com";
+    const first = new CookieJar();
+    await start(first, email);
+    // The spacing window of the first send ends; another browser's send opens the next one.
+    clock.advance(61_000);
+    const second = new CookieJar();
+    await start(second, email);
+    await waitForDelivery(second, "sent");
+    refuse();
+    await waitForDelivery(first, "failed");
+
+    // The first send's refund went nowhere: the second send's spacing still holds.
+    await start(second, email);
+    expect(app.events.map((e) => e.outcome)).toEqual(["sent", "sent", "throttled:email_spacing"]);
+    expect(delivered.list().filter((m) => m.to === email)).toHaveLength(1);
   });
 });
 
