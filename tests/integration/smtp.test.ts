@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as link from "../../app/routes/auth.link";
 import * as login from "../../app/routes/login";
+import { parseConfig } from "../../app/config.server";
 import { SmtpMailer } from "../../app/mail/smtp.server";
+import { createServices } from "../../app/services.server";
+import { MemoryStore } from "../../app/store/memory.server";
 import { callRoute, CookieJar, createTestApp, postForm } from "../support/auth";
 import { waitForDelivery } from "../support/delivery";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
@@ -59,5 +62,61 @@ describe("mail over real SMTP", () => {
     } finally {
       await app.close();
     }
+  });
+
+  describe("the sender's name", () => {
+    /** What the inbox shows as the sender, with the app configured from these variables. */
+    async function senderFor(env: Record<string, string>) {
+      const services = createServices(
+        parseConfig({
+          NODE_ENV: "test",
+          APP_ORIGIN: "http://localhost:5173",
+          SESSION_SECRETS: "s".repeat(32),
+          MAIL_TRANSPORT: "smtp",
+          SMTP_URL: sink.url,
+          STORE: "memory",
+          ...env,
+        }),
+        { store: new MemoryStore({ sweepIntervalMs: 0 }), limits: null },
+      );
+      try {
+        const to = `sender-${sink.messages.length}@example.com`;
+        await services.mailer.send({ to, subject: "Hello", text: "Hello", html: "<p>Hello</p>" });
+        return sender((await sink.waitForEmailTo(to)).from ?? "");
+      } finally {
+        await services.close();
+      }
+    }
+
+    /** A From header's display name and address, the name unquoted. */
+    function sender(from: string): { name: string; address: string } | string {
+      const parts = /^(.*?)\s*<([^<>]+)>$/.exec(from);
+      if (!parts) return from;
+      const name = (parts[1] ?? "").replace(/^"(.*)"$/, "$1").replace(/\\(.)/g, "$1");
+      return { name, address: parts[2] ?? "" };
+    }
+
+    it("is APP_NAME when MAIL_FROM is a bare address", async () => {
+      expect(await senderFor({ MAIL_FROM: "login@example.com", APP_NAME: "Acme Sign-in" })).toEqual(
+        { name: "Acme Sign-in", address: "login@example.com" },
+      );
+      // Unset, APP_NAME has its own default, which the inbox then shows.
+      expect(await senderFor({ MAIL_FROM: "login@example.com" })).toEqual({
+        name: "Passwordless Starter",
+        address: "login@example.com",
+      });
+    });
+
+    it("is MAIL_FROM's own when it has one", async () => {
+      expect(
+        await senderFor({ MAIL_FROM: "Sign in <login@example.com>", APP_NAME: "Acme Sign-in" }),
+      ).toEqual({ name: "Sign in", address: "login@example.com" });
+    });
+
+    it("keeps a name with quotes, commas and accents whole (nodemailer quotes or encodes it)", async () => {
+      expect(
+        await senderFor({ MAIL_FROM: "login@example.com", APP_NAME: 'Café "Ada", Ltd' }),
+      ).toEqual({ name: 'Café "Ada", Ltd', address: "login@example.com" });
+    });
   });
 });

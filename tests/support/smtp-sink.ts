@@ -16,9 +16,11 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A received email, with its Message-ID header. */
+/** A received email, with its Message-ID and From headers. */
 export interface SinkEmail extends ReadEmail {
   messageId?: string;
+  /** The From header as the inbox shows it, encoded words decoded. */
+  from?: string;
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps what it receives (no auth, no TLS). */
@@ -118,7 +120,11 @@ function parseMime(raw: string, to: string): SinkEmail {
   }
   const text = parts.find((p) => p.type === "text/plain")?.content ?? "";
   const html = parts.find((p) => p.type === "text/html")?.content ?? "";
-  return { ...readEmail({ to, subject, text, html }), messageId: headers.get("message-id") };
+  return {
+    ...readEmail({ to, subject, text, html }),
+    messageId: headers.get("message-id"),
+    from: decodeWords(headers.get("from") ?? ""),
+  };
 }
 
 function parseHeaders(head: string): Map<string, string> {
