@@ -64,6 +64,13 @@ export const address = style({ overflowWrap: "anywhere", wordBreak: "break-word"
 
 export const heading = style({ fontSize: vars.size.xl, lineHeight: 1.2, margin: 0 });
 
+/** A section of a card (an h2 under the page's h1): smaller than the title, set apart above. */
+export const sectionHeading = style({
+  fontSize: vars.size.lg,
+  lineHeight: 1.3,
+  margin: `${vars.space.sm} 0 0`,
+});
+
 export const text = style({ margin: 0, color: vars.color.text });
 
 export const muted = style({ margin: 0, color: vars.color.muted, fontSize: vars.size.sm });
@@ -131,10 +138,13 @@ export const button = recipe({
         color: vars.color.accent,
         borderColor: vars.color.border,
       },
+      // Reads as the links beside it: their weight, and no border to shift it by a pixel.
       link: {
         background: "transparent",
         color: vars.color.accent,
         padding: 0,
+        border: 0,
+        fontWeight: "inherit",
         textDecoration: "underline",
       },
     },
@@ -181,6 +191,8 @@ export const alertTitle = style({ fontWeight: 700, margin: 0 });
 export const list = style({
   margin: 0,
   padding: 0,
+  // Also on a <ul>: a bullet would hang outside the card's text column.
+  listStyle: "none",
   display: "grid",
   gap: vars.space.xs,
 });
@@ -193,8 +205,17 @@ export const stack = style({
   margin: 0,
   padding: 0,
   display: "grid",
-  gap: vars.space.lg,
+  gap: vars.space.md,
 });
+
+// A rule between items, so one email or session does not run into the next.
+globalStyle(`${stack} > li + li`, {
+  borderTop: `1px solid ${vars.color.border}`,
+  paddingTop: vars.space.md,
+});
+
+/** One item of a stack (an email in the dev mailbox): its lines close together. */
+export const item = style({ display: "grid", gap: vars.space.xs });
 
 export const mono = style({ fontFamily: vars.font.mono });
 

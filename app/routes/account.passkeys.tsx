@@ -191,12 +191,14 @@ export default function AccountPasskeys({ loaderData }: Route.ComponentProps) {
           ))}
         </ul>
       )}
-      <p className={ui.muted}>
-        You have {passkeys.length} of at most {max} passkeys.
-      </p>
-      <h2 className={ui.label}>Add a passkey</h2>
+      {passkeys.length > 0 ? (
+        <p className={ui.muted}>
+          You have {passkeys.length} of at most {max} passkeys.
+        </p>
+      ) : null}
+      <h2 className={ui.sectionHeading}>Add a passkey</h2>
       <AddPasskey full={passkeys.length >= max} />
-      <h2 className={ui.label}>Lost a device?</h2>
+      <h2 className={ui.sectionHeading}>Lost a device?</h2>
       <p className={ui.text}>
         Remove its passkey here: from then on it signs no one in. “Sign out everywhere” ends your
         sessions but keeps your passkeys, so remove the passkey too. Removing it here does not

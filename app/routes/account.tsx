@@ -3,6 +3,7 @@ import type { Route } from "./+types/account";
 import { confirmDeletion, deletionPending, sendDeletionCode } from "../auth/account.server";
 import { requireSession, requireUser } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
+import { methodWords } from "../auth/messages";
 import { Button, Card, Notice, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
@@ -87,7 +88,7 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           <ul className={ui.list} data-testid="methods">
             {methods.map((m) => (
               <li key={m.method}>
-                {m.method}, last used{" "}
+                {methodWords(m.method)}, last used{" "}
                 <time dateTime={m.lastUsedAt}>{formatTime(m.lastUsedAt)}</time>
               </li>
             ))}
@@ -97,7 +98,7 @@ export default function Account({ loaderData }: Route.ComponentProps) {
       <p className={ui.text}>
         <Link to="/account/sessions">Your sessions</Link>
       </p>
-      <h2 className={ui.heading}>Delete my account</h2>
+      <h2 className={ui.sectionHeading}>Delete my account</h2>
       <p className={ui.muted}>
         Removes your account, the ways you sign in and your passkeys, and signs you out on every
         device. It cannot be undone.

@@ -46,7 +46,7 @@ export default function Mailbox({ loaderData }: Route.ComponentProps) {
         <ol className={ui.stack}>
           {loaderData.messages.map((m) => (
             <li key={m.id}>
-              <article aria-label={`Email to ${m.to}`}>
+              <article aria-label={`Email to ${m.to}`} className={ui.item}>
                 <h2 className={ui.subheading}>{m.subject}</h2>
                 <p className={ui.muted}>
                   To <span className={ui.address}>{m.to}</span>,{" "}
