@@ -9,6 +9,7 @@ const sink = await startSmtpSink({
   port,
   onMessage(message) {
     const lines = [
+      `from:    ${message.from}`,
       `to:      ${message.to}`,
       `subject: ${message.subject}`,
       ...(message.link ? [`link:    ${message.link}`] : []),
