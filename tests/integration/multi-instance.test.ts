@@ -149,21 +149,29 @@ describe("two production instances sharing one Redis", () => {
     const browser = new Browser();
     const email = await requestSignIn(browser, a, "race@example.com");
     const cookie = browser.jar.header();
-    const attempts = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        fetch(`${(i % 2 === 0 ? a : b).url}/login/check`, {
-          method: "POST",
-          headers: {
-            Cookie: cookie,
-            Origin: APP_ORIGIN,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Forwarded-For": browser.ip,
-          },
-          body: new URLSearchParams({ code: email?.code as string }).toString(),
-          redirect: "manual",
-        }),
-      ),
-    );
+    const attempt = (i: number) =>
+      fetch(`${(i % 2 === 0 ? a : b).url}/login/check`, {
+        method: "POST",
+        headers: {
+          Cookie: cookie,
+          Origin: APP_ORIGIN,
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-Forwarded-For": browser.ip,
+        },
+        body: new URLSearchParams({ code: email?.code as string }).toString(),
+        redirect: "manual",
+      });
+    // On a busy machine an instance can be kept from reading Redis's reply past its command
+    // timeout and answer 503 ("try again"), as it should. That attempt is made again, as a
+    // person would, so the tally is of final answers: still exactly one session in all.
+    const settled = async (i: number) => {
+      for (let tries = 1; ; tries++) {
+        const response = await attempt(i);
+        if (response.status !== 503 || tries === 5) return response;
+        await response.arrayBuffer();
+      }
+    };
+    const attempts = await Promise.all(Array.from({ length: 20 }, (_, i) => settled(i)));
     const winners = attempts.filter(setsSession);
     expect(winners).toHaveLength(1);
     expect(winners[0]?.status).toBe(303);
