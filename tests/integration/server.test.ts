@@ -46,6 +46,11 @@ describe("S33 malformed requests never reach a 500", () => {
 
   beforeAll(async () => {
     server = await startProductionServer(build, env);
+    // The readiness probe's own log line can come a moment after its answer: wait for it,
+    // so that it is not read as a line of the first case.
+    const deadline = Date.now() + 10_000;
+    while (!/^GET \/healthz /m.test(server.output()) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
   }, 30_000);
 
   afterAll(async () => {
