@@ -7,7 +7,12 @@ import type { ErrorView } from "./messages";
 import type { PasskeyErrorView } from "./passkey-messages";
 import { passkeyProblem } from "./passkeys.server";
 import { DEFAULT_RETURN_TO, safeReturnTo } from "./return-to";
-import { oncePerRequest, type SessionInfo, type SessionUser } from "./session.server";
+import {
+  oncePerRequest,
+  type SessionInfo,
+  type SessionRead,
+  type SessionUser,
+} from "./session.server";
 import { isEmptyEmail } from "./strategy.server";
 import type { User } from "./users.server";
 
@@ -15,17 +20,37 @@ export type { User };
 
 /**
  * The signed-in user's record (id, address, names, your own fields), or null when signed
- * out. Read from the users store once per request, however many loaders ask.
+ * out. Read from the users store once per request, however many loaders ask, and in the
+ * same round trip as the session's revocation check (see {@link readSession}).
  */
 export async function getUser(request: Request): Promise<User | null> {
   const session = await getSession(request);
   if (!session) return null;
-  const { id } = session.user;
-  return oncePerRequest(request, `user\0${id}`, () => getServices().users.get(id));
+  return userRecord(request, session.user.id);
 }
 
 export async function getSession(request: Request): Promise<SessionInfo | null> {
-  return (await getServices().sessions.read(request)).session;
+  return (await readSession(request)).session;
+}
+
+/**
+ * The request's session read (once per request; the root middleware makes it first). The
+ * user record is asked for alongside the revocation check rather than after it: every page
+ * shows the user (the root loader), and on Redis the two then share one round trip.
+ */
+export function readSession(request: Request): Promise<SessionRead> {
+  return getServices().sessions.read(request, {
+    alongside(userId) {
+      // Security: only started early, never used early. getUser hands the record out only
+      // once the read has said the session is live; a failure nobody then asks for (the
+      // session was revoked) is dropped here, and one that is asked for fails closed there.
+      void userRecord(request, userId).catch(() => undefined);
+    },
+  });
+}
+
+function userRecord(request: Request, id: string): Promise<User | null> {
+  return oncePerRequest(request, `user\0${id}`, () => getServices().users.get(id));
 }
 
 /**

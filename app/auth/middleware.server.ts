@@ -1,6 +1,7 @@
 import { createContext, type MiddlewareFunction } from "react-router";
 import { randomBytes } from "node:crypto";
 import { getServices } from "../services.server";
+import { readSession } from "./flow.server";
 import { inRequestScope } from "./session.server";
 
 /** The per-request CSP nonce, for React Router's inline scripts. */
@@ -44,12 +45,13 @@ export const authMiddleware: MiddlewareFunction<Response> = async ({ request, co
     });
   }
   context.set(nonceContext, randomBytes(16).toString("base64"));
-  // One session read for the whole request, whichever route modules ask for it.
+  // One session read (and one user record read beside it) for the whole request, whichever
+  // route modules ask for them.
   return inRequestScope(async () => {
     const hasCookie = (request.headers.get("Cookie") ?? "").includes(
       `${services.sessions.cookieName}=`,
     );
-    const read = hasCookie ? await services.sessions.read(request) : undefined;
+    const read = hasCookie ? await readSession(request) : undefined;
     const response = await next();
     const sets = response.headers.getSetCookie();
     const setsSession = sets.some((cookie) =>

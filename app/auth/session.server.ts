@@ -126,6 +126,17 @@ export interface SessionRead {
   setCookie?: string;
 }
 
+export interface SessionReadOptions {
+  /**
+   * Called with the user id of a cookie that opened and whose stamps are in time, just as
+   * its revocation check goes to the store and before its answer: what the request reads
+   * next about that user (the record every page shows) can be asked for in the same round
+   * trip. The session is not yet known to be live, so nothing read here may be used unless
+   * the read then answers with a session; it must not throw, nor reject unhandled.
+   */
+  alongside?: (userId: string) => void;
+}
+
 /**
  * Sessions whose expiry and revocation the server enforces.
  *
@@ -136,8 +147,11 @@ export interface SessionRead {
  */
 export interface SessionManager {
   readonly cookieName: string;
-  /** Read, verify, decode and check the session of a request. Cached per Request object. */
-  read(request: Request): Promise<SessionRead>;
+  /**
+   * Read, verify, decode and check the session of a request, once per request (see
+   * {@link oncePerRequest}): later calls, with or without `options`, get the first answer.
+   */
+  read(request: Request, options?: SessionReadOptions): Promise<SessionRead>;
   /**
    * A new session for a freshly verified identity (S20): returns its Set-Cookie header.
    * `info` (client IP and user agent) is shown on the "your sessions" page.
@@ -197,8 +211,9 @@ const perRequest = new WeakMap<Request, Map<string, Promise<unknown>>>();
 
 /**
  * `load()` once per request and `key` (and per Request object outside a scope, e.g. a test
- * calling a loader directly), as the session read is: what the user record read uses. A
- * store failure becomes the 503 response (fail closed). Emptied with the session read.
+ * calling a loader directly): what the session read and the user record read share. A
+ * store failure becomes the 503 response (fail closed). Sign-out and revocation within the
+ * request empty it, so nothing after them sees what was read before.
  */
 export function oncePerRequest<T>(
   request: Request,
@@ -238,7 +253,6 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     purpose: "session",
     secure: options.secure,
   });
-  const cache = new WeakMap<Request, Promise<SessionRead>>();
 
   const revokedKey = (sid: string) => `session:revoked:${sid}`;
   const notBeforeKey = (userId: string) => `session:not-before:${userId}`;
@@ -267,7 +281,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return cookie.serialize(JSON.stringify(payload), remaining);
   }
 
-  async function decode(request: Request): Promise<SessionPayload | "absent" | "invalid"> {
+  function decode(request: Request): SessionPayload | "absent" | "invalid" {
     // A huge, malformed or foreign cookie is treated as no session, never as an error (S26).
     const json = cookie.open(request.headers.get("Cookie"));
     if (json === "absent" || json === "invalid") return json;
@@ -288,14 +302,17 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function readMeta(sid: string): Promise<SessionMeta | null> {
-    const raw = await store.get(metaKey(sid));
+  function parseMeta(raw: string | null): SessionMeta | null {
     if (raw === null) return null;
     try {
       return JSON.parse(raw) as SessionMeta;
     } catch {
       return null;
     }
+  }
+
+  async function readMeta(sid: string): Promise<SessionMeta | null> {
+    return parseMeta(await store.get(metaKey(sid)));
   }
 
   /**
@@ -338,27 +355,35 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   }
 
-  async function readUncached(request: Request): Promise<SessionRead> {
-    const payload = await decode(request);
+  async function readUncached(
+    request: Request,
+    options: SessionReadOptions | undefined,
+  ): Promise<SessionRead> {
+    const payload = decode(request);
     if (payload === "absent") return { session: null };
     if (payload === "invalid") return { session: null, setCookie: await clearCookie() };
     const now = clock();
     const expired = now >= payload.iat + maxAgeMs || now >= payload.seen + idleMs;
     if (expired) return { session: null, setCookie: await clearCookie() };
+    // Due for a roll: the session's record (for "last seen") is read with the checks.
+    const rolls = now - payload.seen >= rollMs;
     // Both checks in one store call (one SQLite query, one Redis MGET): this runs on every
     // request that carries a session.
-    const [revoked, notBefore] = await store.getMany([
+    const checked = store.getMany([
       revokedKey(payload.sid),
       notBeforeKey(payload.uid),
+      ...(rolls ? [metaKey(payload.sid)] : []),
     ]);
+    options?.alongside?.(payload.uid);
+    const [revoked, notBefore, rawMeta] = await checked;
     if (revoked !== null || (notBefore !== null && payload.iat <= Number(notBefore))) {
       return { session: null, setCookie: await clearCookie() };
     }
-    if (now - payload.seen >= rollMs) {
+    if (rolls) {
       const rolled = { ...payload, seen: now };
       // "Last seen" on the sessions page moves with the cookie's own stamp. A session from
       // before the index existed is listed from its first roll on.
-      const meta = (await readMeta(payload.sid)) ?? {
+      const meta = parseMeta(rawMeta ?? null) ?? {
         uid: payload.uid,
         created: payload.iat,
         seen: now,
@@ -373,20 +398,17 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return cookie.clear;
   }
 
+  function read(request: Request, options?: SessionReadOptions): Promise<SessionRead> {
+    // Keyed by the cookie too: one scope serves every Request object of the request, and
+    // they all carry the same header.
+    const key = `${cookieName}\0${request.headers.get("Cookie") ?? ""}`;
+    return oncePerRequest(request, key, () => readUncached(request, options));
+  }
+
   return {
     cookieName,
     handleOf,
-    read(request) {
-      const scope = requestScope.getStore();
-      const key = `${cookieName}\0${request.headers.get("Cookie") ?? ""}`;
-      let pending = cache.get(request) ?? (scope?.get(key) as Promise<SessionRead> | undefined);
-      if (!pending) {
-        pending = failClosed(() => readUncached(request));
-        scope?.set(key, pending);
-      }
-      cache.set(request, pending);
-      return pending;
-    },
+    read,
     async create(user, requestInfo = {}) {
       return failClosed(async () => {
         const now = clock();
@@ -424,17 +446,19 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       });
     },
     async destroy(request) {
-      const payload = await decode(request);
-      if (typeof payload === "object") {
+      // The request's own read (already made by the middleware): the cookie is not opened
+      // again. A cookie it refused is dead already (expired, revoked or not ours).
+      const { session } = await read(request);
+      if (session) {
+        const { user } = session;
         // Remembered until the cookie would have died anyway, so a copied cookie stays dead (S22).
-        await failClosed(() => revokeId(payload.uid, payload.sid, payload.iat));
+        await failClosed(() => revokeId(user.id, session.id, session.issuedAt));
         await ended({
-          userId: payload.uid,
-          providerSessions: payload.ps ? [payload.ps] : [],
+          userId: user.id,
+          providerSessions: user.providerSession ? [user.providerSession] : [],
           everywhere: false,
         });
       }
-      cache.delete(request);
       perRequest.delete(request);
       requestScope.getStore()?.clear();
       return clearCookie();

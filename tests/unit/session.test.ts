@@ -67,6 +67,50 @@ describe("sessions", () => {
     expect(calls).toEqual(["getMany"]);
   });
 
+  it("a roll reads the session's record in that same store call, and keeps what it holds", async () => {
+    const { sessions, store, clock } = setup();
+    const { setCookie, session } = await sessions.create(USER, { userAgent: "Firefox/128.0" });
+    clock.advance(61_000);
+    const calls: string[] = [];
+    for (const method of ["get", "getMany", "set", "indexMembers", "indexAdd"] as const) {
+      const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        calls.push(method);
+        return original(...args);
+      };
+    }
+    const read = await sessions.read(requestWith(setCookie));
+    expect(read.setCookie).toBeDefined();
+    expect(calls).toEqual(["getMany", "set", "indexAdd"]);
+    const [listed] = await sessions.list(USER.id);
+    expect(listed).toMatchObject({
+      createdAt: session.issuedAt,
+      lastSeenAt: clock(),
+      userAgent: "Firefox/128.0",
+    });
+  });
+
+  it("tells `alongside` the user id before the checks answer, and only for a cookie in time", async () => {
+    const { sessions, store, clock } = setup();
+    const { setCookie } = await sessions.create(USER);
+    const seen: Array<{ userId: string; checked: boolean }> = [];
+    let checked = false;
+    const getMany = store.getMany.bind(store);
+    store.getMany = async (keys) => {
+      const values = await getMany(keys);
+      checked = true;
+      return values;
+    };
+    const alongside = (userId: string) => seen.push({ userId, checked });
+    await sessions.read(requestWith(setCookie), { alongside });
+    expect(seen).toEqual([{ userId: USER.id, checked: false }]);
+    // A foreign cookie and an expired one never get that far.
+    await sessions.read(requestWith("session=abc"), { alongside });
+    clock.advance(3_600_000);
+    await sessions.read(requestWith(setCookie), { alongside });
+    expect(seen).toHaveLength(1);
+  });
+
   it("S20 gives a new 128-bit session id at every sign-in", async () => {
     const { sessions } = setup();
     const a = await sessions.create(USER);
