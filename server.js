@@ -83,6 +83,26 @@ app.use((req, res, next) => {
   }
   next();
 });
+// The health check, answered here ahead of compression, the static files and React Router:
+// a probe carries no session and renders no page, so it skips their per-request work (the
+// Fetch Request and Response, the route match, the auth middleware) and costs a fraction
+// of a page. Same JSON, status and headers as the app's own /healthz route (app/lib/health.server.ts).
+const { checkHealth } = build.entry.module;
+app.get("/healthz", (req, res, next) => {
+  const started = process.hrtime.bigint();
+  checkHealth().then(({ status, body }) => {
+    const json = JSON.stringify(body);
+    // No ETag or freshness check (res.json would hash the body): it is never cached.
+    res.writeHead(status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(json),
+      "Cache-Control": "no-store",
+    });
+    // Logged before the answer goes out, as every line of this server's own answers is.
+    logLine(req, status, Number(process.hrtime.bigint() - started) / 1e6);
+    res.end(req.method === "HEAD" ? undefined : json);
+  }, next);
+});
 app.use(compression());
 app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
 // The other files of build/client (favicon, robots.txt, …) are listed once at start and served

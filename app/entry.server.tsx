@@ -35,6 +35,9 @@ if (process.env.NODE_ENV === "production") {
 
 export const streamTimeout = 5_000;
 
+/** The health check, for server.js to answer /healthz ahead of React Router. */
+export { checkHealth } from "./lib/health.server";
+
 /**
  * Headers for every response, not only pages: `.data`, resource routes such as /healthz,
  * static files and Express's own error pages (server.js sets them from this list for

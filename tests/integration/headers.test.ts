@@ -72,3 +72,39 @@ describe("headers on every response of the production server", () => {
     expect(rules).not.toMatch(/^Disallow: \/login/m);
   });
 });
+
+describe("/healthz, answered by server.js ahead of React Router", () => {
+  it("the route's JSON, status and headers, for GET and HEAD", async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(await response.json()).toEqual({
+      status: "ok",
+      store: "ok",
+      mail: "ok",
+      mailBacklog: 0,
+      mailOldestAgeSeconds: 0,
+    });
+    const head = await fetch(`${server.url}/healthz`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+  });
+
+  it("never reaches the app's session machinery: a dead session cookie on a probe is left alone", async () => {
+    // Through React Router, the auth middleware would read this cookie, refuse it and send
+    // a Set-Cookie clearing it; a probe costs none of that.
+    const response = await fetch(`${server.url}/healthz`, {
+      headers: { Cookie: "session=not-a-sealed-session" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.getSetCookie()).toEqual([]);
+    await response.body?.cancel();
+    // The same cookie on a page is cleared: the difference is where /healthz is answered.
+    const page = await fetch(`${server.url}/login`, {
+      headers: { Cookie: "session=not-a-sealed-session" },
+    });
+    await page.body?.cancel();
+    expect(page.headers.getSetCookie().some((cookie) => cookie.startsWith("session=;"))).toBe(true);
+  });
+});
