@@ -30,7 +30,11 @@ export interface QueueBackend {
   reschedule(id: string, at: number, cause: MailFailureCause, attempts: number): Promise<void>;
   status(id: string): Promise<DeliveryStatus | null>;
   health(now: number): Promise<QueueHealth>;
-  /** When the next message falls due, if any (so an idle worker sleeps until then). */
+  /**
+   * When the next message no worker holds falls due, if any (so an idle worker sleeps until
+   * then, at most its poll interval). A leased message is found by the poll once its lease
+   * runs out. Asked after every send and attempt: it must not cost the size of the backlog.
+   */
   nextDue(): Promise<number | undefined>;
   /** Drop bodies past their sign-in's expiry and rows past their status horizon. */
   sweep(now: number): Promise<void>;
@@ -107,8 +111,10 @@ export function createPolledMailQueue(
         // The store is down: try again at the next poll.
       })
       .then(async () => {
-        const due = await backend.nextDue().catch(() => undefined);
-        return due;
+        // Every slot busy: the next attempt to end wakes the worker, so the next due time
+        // is not asked for (it would be asked once per email queued during a burst).
+        if (inFlight.size >= concurrency) return undefined;
+        return backend.nextDue().catch(() => undefined);
       })
       .then((due) => {
         ticking = undefined;

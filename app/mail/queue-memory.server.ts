@@ -88,9 +88,9 @@ export class MemoryQueueBackend implements QueueBackend {
   async nextDue(): Promise<number | undefined> {
     let next: number | undefined;
     for (const row of this.#rows.values()) {
-      if (row.state !== "queued" && row.state !== "retrying") continue;
-      const at = Math.max(row.nextAt, row.leaseUntil);
-      next = next === undefined ? at : Math.min(next, at);
+      // Held by a worker: found by the poll once its lease runs out (as on SQLite).
+      if ((row.state !== "queued" && row.state !== "retrying") || row.leaseUntil !== 0) continue;
+      next = next === undefined ? row.nextAt : Math.min(next, row.nextAt);
     }
     return next;
   }

@@ -67,6 +67,84 @@ describe("the SQLite queue backend", () => {
     }
   });
 
+  it("the next due time is the earliest message no worker holds, read from the index", async () => {
+    const db = openDatabase(path.join(dir, "due.sqlite"));
+    try {
+      const backend = new SqliteQueueBackend(db);
+      expect(await backend.nextDue()).toBeUndefined();
+      const mail = (id: string, createdAt: number) => ({
+        id: id.padEnd(32, "0"),
+        sealed: "x",
+        createdAt,
+        expiresAt: 100_000,
+        attempts: 0,
+      });
+      // Held by a worker until 12,000: left to the poll, which finds it once the lease runs out.
+      await backend.insert(mail("a", 1_000));
+      expect(await backend.claim(2_000, 10_000, 1)).toHaveLength(1);
+      expect(await backend.nextDue()).toBeUndefined();
+      // Queued at 30,000 and retrying at 25,000: the earlier of the two free ones.
+      await backend.insert(mail("b", 30_000));
+      await backend.insert(mail("c", 3_000));
+      expect(await backend.claim(4_000, 10_000, 1)).toMatchObject([{ id: mail("c", 0).id }]);
+      await backend.reschedule(mail("c", 0).id, 25_000, "4xx:451", 1);
+      expect(await backend.nextDue()).toBe(25_000);
+      await backend.finish(mail("c", 0).id, { state: "sent", at: 26_000 }, 2);
+      expect(await backend.nextDue()).toBe(30_000);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a worker with every slot busy does not look for the next due time once per email queued", async () => {
+    const db = openDatabase(path.join(dir, "burst.sqlite"));
+    const backend = new SqliteQueueBackend(db);
+    let looks = 0;
+    const nextDue = backend.nextDue.bind(backend);
+    backend.nextDue = () => {
+      looks += 1;
+      return nextDue();
+    };
+    // A relay that holds every email until let through: the four slots fill and stay full.
+    const held: Array<() => void> = [];
+    let through = false;
+    const letThrough = () => {
+      through = true;
+      held.splice(0).forEach((release) => release());
+    };
+    const outbox = new Outbox();
+    const queue = createPolledMailQueue(backend, {
+      transport: {
+        send: async (message) => {
+          if (!through) await new Promise<void>((resolve) => held.push(resolve));
+          await outbox.send(message);
+        },
+      },
+      sealer,
+      log: () => {},
+      concurrency: 4,
+    });
+    try {
+      queue.start();
+      const ids = Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(32, "0"));
+      for (const id of ids) await queue.mailer.send({ ...email, tag: { id } });
+      // The start and the first four sends; not one look per email of the burst.
+      expect(looks).toBeLessThanOrEqual(5);
+      letThrough();
+      const deadline = Date.now() + 10_000;
+      const sent = async () =>
+        (await Promise.all(ids.map((id) => queue.status(id)))).every((s) => s?.state === "sent");
+      while (!(await sent()) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await sent()).toBe(true);
+      expect(outbox.latestTo("grace@example.com")?.text).toBe("enter 135791");
+    } finally {
+      letThrough();
+      await queue.close();
+      db.close();
+    }
+  });
+
   it("recorded by one process, delivered by the next one on the same file", async () => {
     const file = path.join(dir, "restart.sqlite");
     const first = openDatabase(file);
