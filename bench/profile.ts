@@ -5,7 +5,8 @@
  * been built by `npm run bench`) under `node --cpu-prof`, warms it up, sends `requests`
  * (default 6000) at 50 connections, stops it, and prints the profile's busy time by package
  * and by function, with the CPU ms per request from /proc. Targets: `out` (/ signed out),
- * `in` (/ signed in), `dashboard`, `login-post`, `healthz`, `bare`. The .cpuprofile stays in
+ * `in` (/ signed in), `dashboard`, `login-post`, `verify` (POST /login/check, each code of its
+ * own sign-in, started and mailed before the measurement), `healthz`, `bare`. The .cpuprofile stays in
  * bench/results/profiles/ for Chrome DevTools or speedscope; `npx tsx bench/profile.ts
  * file.cpuprofile` summarises one again.
  */
@@ -14,14 +15,21 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSmtpSink } from "../tests/support/smtp-sink";
-import { load } from "./lib/load";
+import { load, type LoadResult } from "./lib/load";
 import { freePort, startServer, STARTER_SCRIPT, type Server } from "./lib/servers";
-import { distinctLogins, signIn } from "./lib/signin";
+import {
+  distinctLogins,
+  form,
+  formHeaders,
+  prepareSignIns,
+  signIn,
+  type PendingSignIn,
+} from "./lib/signin";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "bench", "results", "profiles");
 
-const TARGETS = ["out", "in", "dashboard", "login-post", "healthz", "bare"] as const;
+const TARGETS = ["out", "in", "dashboard", "login-post", "verify", "healthz", "bare"] as const;
 type Target = (typeof TARGETS)[number];
 
 async function main() {
@@ -71,26 +79,56 @@ async function main() {
         ? await signIn(server, sink, "profile@example.com")
         : undefined;
     const path = { dashboard: "/dashboard", healthz: "/healthz" }[target as string] ?? "/";
-    const run = (requests: number, prefix: string) =>
-      target === "login-post"
-        ? load({
-            url: `${server.origin}/login`,
+    /** Prepares a run (for `verify`, its sign-ins) and hands back what starts it. */
+    const run = async (requests: number, prefix: string): Promise<() => Promise<LoadResult>> => {
+      if (target === "verify") {
+        // autocannon builds one request more than it sends on each connection.
+        const prepared: PendingSignIn[] = await prepareSignIns(server, sink, prefix, requests + 60);
+        let next = 0;
+        return () =>
+          load({
+            url: `${server.origin}/login/check`,
             connections: 50,
             amount: requests,
             method: "POST",
             expectStatus: 303,
-            setup: distinctLogins(server, prefix),
-          })
-        : load({
-            url: `${server.origin}${path}`,
-            connections: 50,
-            amount: requests,
-            headers: cookie ? { Cookie: cookie } : undefined,
-            expectStatus: 200,
+            setup(request) {
+              const pending = prepared[next++];
+              if (!pending) throw new Error("ran out of prepared sign-ins");
+              return {
+                ...request,
+                headers: formHeaders(server, pending.cookie),
+                body: form({ code: pending.code }),
+              };
+            },
           });
-    await run(1000, "warm");
+      }
+      return () =>
+        target === "login-post"
+          ? load({
+              url: `${server.origin}/login`,
+              connections: 50,
+              amount: requests,
+              method: "POST",
+              expectStatus: 303,
+              setup: distinctLogins(server, prefix),
+            })
+          : load({
+              url: `${server.origin}${path}`,
+              connections: 50,
+              amount: requests,
+              headers: cookie ? { Cookie: cookie } : undefined,
+              expectStatus: 200,
+            });
+    };
+    await (
+      await run(1000, "warm")
+    )();
+    // The preparation (the sign-ins `verify` checks) is not counted in the CPU per request;
+    // it is in the profile, beside the warm-up.
+    const start = await run(amount, "profile");
     const before = server.cpuMs();
-    const result = await run(amount, "profile");
+    const result = await start();
     const cpu = server.cpuMs() - before;
     process.stdout.write(
       `${target}: ${result.requests} requests, ${result.rps.toFixed(0)}/s, ${(cpu / result.requests).toFixed(3)} ms CPU per request\n`,
