@@ -2,7 +2,7 @@
  * "Delete my account", confirmed by a code emailed to the account's address: the person
  * proves the inbox again, so a borrowed or stolen session alone cannot delete anyone.
  */
-import { escapeHtml } from "../mail/template";
+import { renderDeletionEmail } from "../mail/template";
 import { deriveKey, hmacHex, randomCode, safeEqual } from "../lib/crypto.server";
 import { hashEmail } from "../lib/log.server";
 import { getServices } from "../services.server";
@@ -49,13 +49,14 @@ export async function sendDeletionCode(
     ),
     services.store.delete(triesKey(session.id)),
   ]);
-  const appName = services.config.appName;
-  await services.mailer.send({
-    to: user.email,
-    subject: `Confirm deleting your ${appName} account`,
-    text: `Your code to delete your ${appName} account:\n\n${code}\n\nIt works for 10 minutes, once, in the browser where you asked. Deleting removes your account, its sign-in methods and passkeys, and signs you out everywhere. If you did not ask for this, ignore this email: nothing happens without the code.\n`,
-    html: `<p>Your code to delete your ${escapeHtml(appName)} account:</p><p style="font-size:24px;letter-spacing:4px"><strong>${code}</strong></p><p>It works for 10 minutes, once, in the browser where you asked. Deleting removes your account, its sign-in methods and passkeys, and signs you out everywhere.</p><p>If you did not ask for this, ignore this email: nothing happens without the code.</p>`,
-  });
+  await services.mailer.send(
+    renderDeletionEmail({
+      to: user.email,
+      appName: services.config.appName,
+      code,
+      expiresInMinutes: CODE_TTL_MS / 60_000,
+    }),
+  );
   services.log({ step: "user", outcome: "delete_code_sent", emailHash: hashEmail(user.email) });
   return { sent: true };
 }

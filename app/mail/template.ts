@@ -49,9 +49,61 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
     "",
   ].join("\n");
 
-  // Explicit background and text colours everywhere: dark-mode mail clients invert or
-  // darken what is left unset, which can leave dark text on a dark background.
-  const html = `<!doctype html>
+  const html = htmlDocument(
+    subject,
+    `<h1 style="font-size: 20px;">Sign in to ${escapeHtml(appName)}</h1>
+  ${
+    link
+      ? `<p>${input.continueStep === false ? escapeHtml(openLink) : "Open this link, then press <strong>Continue</strong>:"}</p>
+  <p><a href="${escapeHtml(link)}" style="color: ${LINK};">Sign in to ${escapeHtml(appName)}</a></p>`
+      : ""
+  }
+  ${code ? `<p>${link ? "Or enter this code" : "Enter this code"} in the tab where you started:</p>\n  ${codeBox(code)}` : ""}
+  <p>This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${escapeHtml(minutes)} and work once.</p>
+  <p style="color: ${MUTED};">${escapeHtml(ignore)}</p>`,
+  );
+  return { to: input.to, subject, text, html };
+}
+
+export interface DeletionEmailInput {
+  to: string;
+  appName: string;
+  /** The six-digit code that confirms the deletion. */
+  code: string;
+  expiresInMinutes: number;
+}
+
+/** The email whose code confirms deleting an account (app/auth/account.server.ts). */
+export function renderDeletionEmail(input: DeletionEmailInput): EmailMessage {
+  const { appName, code } = input;
+  const minutes = `${input.expiresInMinutes} minute${input.expiresInMinutes === 1 ? "" : "s"}`;
+  const subject = `Confirm deleting your ${appName} account`;
+  const effect =
+    "Deleting removes your account, its sign-in methods and passkeys, and signs you out everywhere.";
+  const ignore =
+    "If you did not ask for this, ignore this email: nothing happens without the code.";
+  const text = `Your code to delete your ${appName} account:\n\n${code}\n\nIt works for ${minutes}, once, in the browser where you asked. ${effect} ${ignore}\n`;
+  const html = htmlDocument(
+    subject,
+    `<p>Your code to delete your ${escapeHtml(appName)} account:</p>
+  ${codeBox(code)}
+  <p>It works for ${escapeHtml(minutes)}, once, in the browser where you asked. ${escapeHtml(effect)}</p>
+  <p style="color: ${MUTED};">${escapeHtml(ignore)}</p>`,
+  );
+  return { to: input.to, subject, text, html };
+}
+
+// Explicit background and text colours everywhere: dark-mode mail clients invert or
+// darken what is left unset, which can leave dark text on a dark background.
+const PAGE = "#ffffff";
+const TEXT = "#111111";
+const MUTED = "#555555";
+const LINK = "#2b35a8";
+const CODE_BACKGROUND = "#f3f4f6";
+
+/** A whole HTML document: a head with the charset and the subject as title, a painted body. */
+function htmlDocument(subject: string, body: string): string {
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -60,26 +112,16 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
 <meta name="supported-color-schemes" content="light">
 <title>${escapeHtml(subject)}</title>
 </head>
-<body style="margin: 0; padding: 24px; background: #ffffff; background-color: #ffffff; font-family: system-ui, sans-serif; line-height: 1.5; color: #111111;">
-  <h1 style="font-size: 20px;">Sign in to ${escapeHtml(appName)}</h1>
-  ${
-    link
-      ? `<p>${input.continueStep === false ? escapeHtml(openLink) : "Open this link, then press <strong>Continue</strong>:"}</p>
-  <p><a href="${escapeHtml(link)}" style="color: #2b35a8;">Sign in to ${escapeHtml(appName)}</a></p>`
-      : ""
-  }
-  ${
-    code
-      ? `<p>${link ? "Or enter this code" : "Enter this code"} in the tab where you started:</p>
-  <p style="font-size: 28px; letter-spacing: 4px; font-weight: bold; color: #111111; background-color: #f3f4f6; padding: 8px 12px; display: inline-block;"><code>${escapeHtml(code)}</code></p>`
-      : ""
-  }
-  <p>This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${escapeHtml(minutes)} and work once.</p>
-  <p style="color: #555;">${escapeHtml(ignore)}</p>
+<body style="margin: 0; padding: 24px; background: ${PAGE}; background-color: ${PAGE}; font-family: system-ui, sans-serif; line-height: 1.5; color: ${TEXT};">
+  ${body}
 </body>
 </html>
 `;
-  return { to: input.to, subject, text, html };
+}
+
+/** A code, large and boxed, with its own colours. */
+function codeBox(code: string): string {
+  return `<p style="font-size: 28px; letter-spacing: 4px; font-weight: bold; color: ${TEXT}; background-color: ${CODE_BACKGROUND}; padding: 8px 12px; display: inline-block;"><code>${escapeHtml(code)}</code></p>`;
 }
 
 export function escapeHtml(value: string): string {
