@@ -198,6 +198,8 @@ export const list = style({
 });
 
 globalStyle(`${list} dd`, { margin: `0 0 ${vars.space.sm}` });
+// The card's gap follows the list; a last margin would double it.
+globalStyle(`${list} dd:last-child`, { marginBottom: 0 });
 
 /** A list of items (emails, sessions) without bullets or indent, each apart from the next. */
 export const stack = style({
