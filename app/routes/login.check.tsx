@@ -88,8 +88,14 @@ function deliveryTitle(view: DeliveryView): string {
     case "failed":
       return "We could not send it to this address";
     case "sent":
+      // From the provider we only know when it took the request, not when it sent.
       if (view.sentSecondsAgo !== undefined && view.againInSeconds !== undefined)
-        return `Sent ${view.sentSecondsAgo} s ago — use that email, or send again in ${view.againInSeconds} s`;
+        return `${view.by ? "Asked for" : "Sent"} ${view.sentSecondsAgo} s ago — use that email, or send again in ${view.againInSeconds} s`;
+      if (view.by) {
+        return view.sentAt
+          ? `Our sign-in provider took it at ${formatTime(view.sentAt)}`
+          : "Our sign-in provider took it";
+      }
       return view.sentAt ? `Sent at ${formatTime(view.sentAt)}` : "Sent";
   }
 }
@@ -121,6 +127,12 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
             <>
               The mail server would not take <strong>{email}</strong>. Check the address, or send it
               again.
+            </>
+          ) : delivery.state === "sent" && delivery.by ? (
+            <>
+              If <strong>{email}</strong> can receive mail, our sign-in provider is sending {what}{" "}
+              to it; we cannot see when it arrives. {instruction} It works for about {minutes}{" "}
+              minute{minutes === 1 ? "" : "s"}.
             </>
           ) : delivery.state === "sent" ? (
             <>

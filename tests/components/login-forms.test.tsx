@@ -157,6 +157,29 @@ describe("the check-email page", () => {
         "Sent 20 s ago — use that email, or send again in 40 s",
       ],
       [{ state: "failed", settled: true }, "failed", "We could not send it to this address"],
+      // The provider sends it: we know when it took the request, not when it sent.
+      [
+        { state: "sent", sentAt: "2030-01-01T14:02:05.000Z", settled: true, by: "provider" },
+        "sent",
+        "Our sign-in provider took it at 2030-01-01 14:02 UTC",
+      ],
+      [
+        { state: "sent", sentAt: "2030-01-01T14:02:05.000Z", settled: true, by: "provider" },
+        "sent",
+        "our sign-in provider is sending a link and a code to it; we cannot see when it arrives",
+      ],
+      [
+        {
+          state: "sent",
+          sentAt: "2030-01-01T14:02:05.000Z",
+          sentSecondsAgo: 20,
+          againInSeconds: 40,
+          settled: true,
+          by: "provider",
+        },
+        "sent",
+        "Asked for 20 s ago — use that email, or send again in 40 s",
+      ],
     ];
     for (const [delivery, state, words] of cases) {
       const { unmount } = page(delivery);

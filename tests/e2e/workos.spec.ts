@@ -16,8 +16,10 @@ test.describe("WorkOS via the emulator", () => {
     const server = await servers.get("workos-twice");
     const email = address("ml-workos");
     await requestSignIn(page, server, email);
+    // WorkOS sends it: the page says WorkOS took the request, and no more (S32).
+    await expect(page.locator("[data-delivery]")).toHaveAttribute("data-delivery", "sent");
     await expect(page.getByRole("status")).toContainText(
-      "we sent a link to it. Open the link in this browser.",
+      "our sign-in provider is sending a link to it; we cannot see when it arrives. Open the link in this browser.",
     );
     await expect(page.getByLabel("Six-digit code")).toHaveCount(0);
     await audit(page, "check email (Magic Link)");
@@ -57,7 +59,7 @@ test.describe("WorkOS via the emulator", () => {
     const email = address("magic-auth");
     await requestSignIn(page, server, email);
     await expect(page.getByRole("status")).toContainText(
-      "we sent a code to it. Enter the code here, in this tab.",
+      "our sign-in provider is sending a code to it; we cannot see when it arrives. Enter the code here, in this tab.",
     );
     await audit(page, "check email (code only)");
     const message = await workosMail.nth(email, 1);
@@ -78,7 +80,9 @@ test.describe("WorkOS via the emulator", () => {
     const email = address("fallback");
     workos.failNext("/passwordless/sessions", { status: 500 });
     await requestSignIn(page, server, email);
-    await expect(page.getByRole("status")).toContainText("we sent a code to it");
+    await expect(page.getByRole("status")).toContainText(
+      "our sign-in provider is sending a code to it",
+    );
     await expect(page.getByLabel("Six-digit code")).toBeVisible();
     await audit(page, "check email (fallback code)");
 

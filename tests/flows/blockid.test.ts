@@ -46,6 +46,8 @@ function setUp(): TestApp {
   return app;
 }
 
+const isoNow = (test: TestApp) => new Date(test.clock()).toISOString();
+
 const redeems = () => emulator.requests.filter((r) => r.route === "redeem").length;
 
 /** POST /login in `jar`'s browser; the token of the link BlockID emailed. */
@@ -76,6 +78,11 @@ describe("sign-in with AUTH_ADAPTER=blockid", () => {
     const page = await callRoute(check.loader, getRequest("/login/check", { cookie: jar }));
     // A link only: no code form, and no "code instead" (BlockID sends no codes).
     expect(page.data).toMatchObject({ delivered: { link: true, code: false }, canSendCode: false });
+    // BlockID sends it: the page says BlockID took it when asked, at once, and claims no
+    // time of sending it cannot know (S32).
+    expect(page.data).toMatchObject({
+      delivery: { state: "sent", by: "provider", settled: true, sentAt: isoNow(test) },
+    });
 
     // Scanners fetch the link: nothing is looked up or redeemed (S7).
     for (let i = 0; i < 3; i += 1) {

@@ -47,6 +47,10 @@ describe.each(EMAIL_MODES)("AUTH_ADAPTER=workos-magic-link, WORKOS_EMAIL=%s", (m
       delivered: { link: true, code: false },
       canSendCode: false,
     });
+    // WorkOS's own email: "sent" means WorkOS took the request (S32); the app's: its queue.
+    const { delivery } = page.data as { delivery: { state: string; by?: string } };
+    if (mode === "workos") expect(delivery).toMatchObject({ state: "sent", by: "provider" });
+    else expect(delivery.by).toBeUndefined();
 
     const url = await f.visit(f.emailedLink(EMAIL));
     const query = new URL(url).searchParams;
