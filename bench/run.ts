@@ -12,7 +12,7 @@
  * run to bench/results/latest.json.
  *
  * BENCH_QUICK=1 runs a short plan (2 rounds of 400 requests) for development;
- * BENCH_ONLY=js,rounds,micro,memory,cold picks phases.
+ * BENCH_ONLY=js,rounds,relay,micro,memory,cold picks phases.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -26,6 +26,7 @@ import { clientJsFor, type ClientJs } from "./lib/client-js";
 import { firstDifference } from "./lib/document";
 import { load, type LoadResult } from "./lib/load";
 import { planFromEnv, type Plan } from "./lib/plan";
+import { measureRelayFaults, relayFaultRows, type RelayFaultsResult } from "./lib/relay-faults";
 import { runRounds, type Measured, type Target } from "./lib/rounds";
 import {
   build,
@@ -62,6 +63,8 @@ const TARGETS = {
   starterOverBareCpu: 1.03,
   signedInOverOut: 0.97,
   loginP99Ms: 50,
+  /** Issue 14: POST /login against a relay that is down, or drips. */
+  loginRelayFaultP99Ms: 200,
   loginCpuOverGet: 2,
   verifyP99Ms: 50,
   healthzCpuOverPage: 0.2,
@@ -107,6 +110,14 @@ async function main(): Promise<void> {
   try {
     if (plan.phases.has("js")) result.js = await measureClientJs(secrets, sink);
     if (plan.phases.has("rounds")) result.rounds = await measureRounds(plan, secrets, sink);
+    if (plan.phases.has("relay")) {
+      result.relay = await measureRelayFaults(
+        plan,
+        sink,
+        (name, env) => startStarter(name, secrets, env),
+        say,
+      );
+    }
     if (plan.phases.has("micro")) {
       say("· micro-benchmarks (tinybench, in this process)");
       result.micro = await runMicroBenchmarks(plan.microTimeMs);
@@ -142,6 +153,7 @@ async function main(): Promise<void> {
 interface Figures {
   js: ClientJsResult;
   rounds: RoundsResult;
+  relay: RelayFaultsResult;
   micro: MicroResult[];
   memory: MemoryResult;
   cold: ColdStartResult;
@@ -838,6 +850,8 @@ function buildReport(plan: Plan, figures: Partial<Figures>, previous: Previous |
       },
     );
   }
+
+  if (figures.relay) rows.push(...relayFaultRows(figures.relay, TARGETS.loginRelayFaultP99Ms));
 
   const { js } = figures;
   if (js) {

@@ -21,11 +21,11 @@ export interface Plan {
   /** `npm start` to the first 200, this many times. */
   coldStarts: number;
   microTimeMs: number;
-  /** The phases to run (BENCH_ONLY=rounds,memory,cold,js,micro picks some; all by default). */
+  /** The phases to run (BENCH_ONLY=rounds,relay,memory,cold,js,micro picks some; all by default). */
   phases: ReadonlySet<Phase>;
 }
 
-export const PHASES = ["js", "rounds", "micro", "memory", "cold"] as const;
+export const PHASES = ["js", "rounds", "relay", "micro", "memory", "cold"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
