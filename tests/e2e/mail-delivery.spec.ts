@@ -1,7 +1,8 @@
 /**
  * What a person is told about their email when the relay fails (S32), in the production
- * build: a relay that is down when they ask and comes back, and one that refuses the
- * address with 550 until it is fixed. Each journey runs a server of its own whose
+ * build: a relay that is down when they ask and comes back; one that is silent, drips its
+ * EHLO answer, answers 451 or drops the connection mid-DATA until it is fixed; and one that
+ * refuses the address with 550 until it is fixed. Each journey runs a server of its own whose
  * SMTP_URL points at a fault relay (tests/support/fault-smtp.ts) in front of the worker's
  * SMTP sink, in a browser with JavaScript (the status updates itself) and in one without
  * (a reload shows the same).
@@ -27,7 +28,11 @@ const SENT_AT = /^Sent at \d{4}-\d\d-\d\d \d\d:\d\d\u00a0UTC/;
 const delivery = (page: Page): Locator => page.locator("[data-delivery]");
 
 /** A production server whose mail goes through `relay`; the production send spacing (60 s). */
-function serverBehind(name: string, relay: FaultSmtp): Promise<AppServer> {
+function serverBehind(
+  name: string,
+  relay: FaultSmtp,
+  env: Record<string, string> = {},
+): Promise<AppServer> {
   return startAppServer({
     name,
     env: {
@@ -37,6 +42,7 @@ function serverBehind(name: string, relay: FaultSmtp): Promise<AppServer> {
       MAIL_FROM: "Passwordless Starter <login@example.com>",
       MAIL_RETRY_DELAY: RETRY_DELAY_SECONDS,
       RATE_LIMIT_IP_PER_HOUR: "1000",
+      ...env,
     },
   });
 }
@@ -46,10 +52,11 @@ async function withRelay(
   fault: SmtpFault,
   smtp: SmtpSink,
   journey: (relay: FaultSmtp, server: AppServer) => Promise<void>,
+  env?: Record<string, string>,
 ): Promise<void> {
   const relay = await startFaultSmtp(fault, smtp);
   try {
-    const server = await serverBehind(`relay-${fault}`, relay);
+    const server = await serverBehind(`relay-${fault}`, relay, env);
     try {
       await journey(relay, server);
     } catch (error) {
@@ -127,6 +134,37 @@ test.describe("S32 the check page tells the truth about a failing relay", () => 
       await expectDashboard(noScript, server, other);
     });
   });
+
+  // The other transient faults, each until the relay is fixed. A relay that keeps the
+  // conversation open is cut off by the attempt's deadline, shortened here from 15 s.
+  for (const fault of ["silent", "drip-ehlo", "451", "drop-mid-data"] as const) {
+    test(`relay ${fault}: 'still trying' until it is fixed, then 'sent', and the code signs in`, async ({
+      page,
+      smtp,
+      address,
+    }) => {
+      await withRelay(
+        fault,
+        smtp,
+        async (relay, server) => {
+          const email = address(fault);
+          await requestSignIn(page, server, email);
+          await expect(delivery(page)).toHaveAttribute("data-delivery", "retrying");
+          await expect(delivery(page)).toContainText("still trying");
+          expect(smtp.messages.filter((m) => m.to === email)).toHaveLength(0);
+          await relay.heal();
+          await expect(delivery(page)).toHaveAttribute("data-delivery", "sent", {
+            timeout: 30_000,
+          });
+          await expect(delivery(page)).toContainText(SENT_AT);
+          const message = await waitFor(smtp, email, 1);
+          await enterCode(page, message.code as string);
+          await expectDashboard(page, server, email);
+        },
+        { MAIL_SEND_TIMEOUT: "2" },
+      );
+    });
+  }
 
   test("relay answers 550: 'We could not send it to this address'; once fixed, 'Send it again' sends at once", async ({
     page,
