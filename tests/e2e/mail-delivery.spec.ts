@@ -47,6 +47,12 @@ function serverBehind(
   });
 }
 
+/**
+ * Leave the app before its server stops: a scripted page keeps fetching route manifests
+ * from it (React Router's lazy discovery), which would fail, and log, once it is gone.
+ */
+const leave = (page: Page) => page.goto("about:blank");
+
 /** The relay and its server for one journey, stopped when it ends. */
 async function withRelay(
   fault: SmtpFault,
@@ -125,6 +131,7 @@ test.describe("S32 the check page tells the truth about a failing relay", () => 
       const message = await waitFor(smtp, email, 1);
       await enterCode(page, message.code as string);
       await expectDashboard(page, server, email);
+      await leave(page);
 
       // Without JavaScript the same, after a reload; that email's code signs in too.
       await reloadUntil(noScript, "sent", 30_000);
@@ -160,6 +167,7 @@ test.describe("S32 the check page tells the truth about a failing relay", () => 
           const message = await waitFor(smtp, email, 1);
           await enterCode(page, message.code as string);
           await expectDashboard(page, server, email);
+          await leave(page);
         },
         { MAIL_SEND_TIMEOUT: "2" },
       );
@@ -194,6 +202,7 @@ test.describe("S32 the check page tells the truth about a failing relay", () => 
       const message = await waitFor(smtp, email, 1);
       await enterCode(page, message.code as string);
       await expectDashboard(page, server, email);
+      await leave(page);
 
       await main(noScript).getByRole("button", { name: "Send it again" }).click();
       await reloadUntil(noScript, "sent", 15_000);
