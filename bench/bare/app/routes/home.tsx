@@ -3,13 +3,7 @@ import { Card } from "../../../../app/components/ui";
 import * as ui from "../../../../app/components/ui.css";
 
 /** The starter's home page (app/routes/home.tsx) for a signed-out visitor; keep them in step. */
-export const meta = () => [
-  { title: "Passwordless Starter" },
-  {
-    name: "description",
-    content: "Sign in with your email address: a link and a code, no password.",
-  },
-];
+export const meta = () => [{ title: "Passwordless Starter" }];
 
 /** The starter's home loader answers this for a visitor without a session. */
 export function loader() {
