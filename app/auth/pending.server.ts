@@ -94,6 +94,7 @@ export function createPendingLoginStore(options: PendingLoginOptions): PendingLo
     },
     async read(request) {
       const json = cookie.open(request.headers.get("Cookie"));
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: equivalent, JSON.parse refuses both words and the catch below returns null
       if (json === "absent" || json === "invalid") return null;
       try {
         const pending = JSON.parse(json) as PendingLogin;

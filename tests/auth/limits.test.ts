@@ -454,6 +454,113 @@ describe.concurrent("sign-in limits", () => {
   }
 });
 
+describe("S11 S32 refunds, skipped spacing and settings (memory store)", () => {
+  const memory = backends[0]!;
+  const ip = "198.51.100.70";
+
+  it("a refunded send gives back its spacing, its hourly point and its IP point", async () => {
+    const { limits } = memory.create({ emailPerHour: 1, ipPerHour: 1 });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    await limits.refundSend(to, ip);
+    // Spacing, hourly (1) and IP (1) budgets all spent again by the very next send.
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    expect(refusedFor(await limits.allowSend(email(), ip))).toBe("ip");
+  });
+
+  it("a send that skips the spacing is still counted hourly, and its refund leaves the spacing alone", async () => {
+    const { limits } = memory.create({ emailPerHour: 2 });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_spacing");
+    expect(await limits.allowSend(to, ip, { skipSpacing: true })).toEqual(allowed);
+    // Giving back the skipped send returns an hourly point, not the first send's spacing.
+    await limits.refundSend(to, ip, { skipSpacing: true });
+    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_spacing");
+    expect(await limits.allowSend(to, ip, { skipSpacing: true })).toEqual(allowed);
+    expect(refusedFor(await limits.allowSend(to, ip, { skipSpacing: true }))).toBe("email_hourly");
+  });
+
+  it("a refund for an unknown IP gives back the address's budgets only", async () => {
+    const { limits } = memory.create({ emailPerHour: 1, ipPerHour: 1 });
+    const to = email();
+    expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+    await limits.refundSend(to, undefined);
+    expect(await limits.allowSend(to, undefined)).toEqual(allowed);
+  });
+
+  it("S32 a successful sign-in clears the spacing: signing straight back in sends again", async () => {
+    const { limits } = memory.create();
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    await limits.recordSuccess(to);
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+  });
+
+  it("emailSpacingSeconds 0 turns the spacing off; the hourly budget still counts", async () => {
+    const { limits } = memory.create({ emailSpacingSeconds: 0, emailPerHour: 2 });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_hourly");
+    await limits.recordSuccess(to);
+    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_hourly");
+  });
+
+  it("the hourly window is hourSeconds long", async () => {
+    const { limits, advance } = memory.create({
+      hourSeconds: 120,
+      emailSpacingSeconds: 0,
+      emailPerHour: 1,
+    });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    const refused = await limits.allowSend(to, ip);
+    expect(refused).toEqual({ allowed: false, reason: "email_hourly", retryAfterSeconds: 120 });
+    await advance(120_000);
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+  });
+
+  it("the lockout window runs lockoutWindowSeconds from the first failure", async () => {
+    const { limits, advance } = memory.create({ lockoutFailures: 1, lockoutWindowSeconds: 30 });
+    const who = email();
+    await limits.recordFailure(who);
+    expect(await limits.allowVerify(who, ip)).toEqual({
+      allowed: false,
+      reason: "locked",
+      retryAfterSeconds: 30,
+    });
+    await advance(30_000);
+    expect(await limits.allowVerify(who, ip)).toEqual(allowed);
+  });
+
+  it("accepts every setting at its least value and refuses one below it, naming it", () => {
+    expect(() =>
+      memory.create({
+        hourSeconds: 1,
+        ipPerHour: 1,
+        emailSpacingSeconds: 0,
+        emailPerHour: 1,
+        lockoutFailures: 1,
+        lockoutWindowSeconds: 1,
+      }),
+    ).not.toThrow();
+    for (const [name, value, min] of [
+      ["hourSeconds", 0, 1],
+      ["ipPerHour", 0, 1],
+      ["emailSpacingSeconds", -1, 0],
+      ["emailPerHour", 0, 1],
+      ["lockoutFailures", 0, 1],
+      ["lockoutWindowSeconds", 0, 1],
+      ["emailPerHour", 1.5, 1],
+    ] as const) {
+      expect(() => memory.create({ [name]: value })).toThrow(
+        new RangeError(`${name} must be an integer ≥ ${min}, got ${value}`),
+      );
+    }
+  });
+});
+
 describe("S10 S11 the limits fail closed when their store fails while counting", () => {
   // Reading the lockout count works, the consume that counts an attempt then fails: the
   // attempt must be refused as "store unavailable", never let through uncounted.

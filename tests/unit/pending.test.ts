@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createPendingLoginStore, type PendingLogin } from "../../app/auth/pending.server";
-import { sha256Hex } from "../../app/lib/crypto.server";
+import { deriveKey, hmacHex, sha256Hex } from "../../app/lib/crypto.server";
+import { createSealedCookie } from "../../app/lib/sealed-cookie.server";
 import { createTestClock, type TestClock } from "../support/clock";
 
 const OLD = "old-secret-0123456789abcdef0123456789abcdef";
@@ -109,6 +110,41 @@ describe("S8 the pending-login cookie", () => {
     ).toBeNull();
   });
 
+  it("S19 reads only what was sealed for the pending-login purpose, as every release seals it", async () => {
+    const clock = createTestClock();
+    const store = storeWith(clock);
+    const pending = store.create(fields());
+    const sealedFor = (purpose: string) =>
+      cookieOf(
+        createSealedCookie({ name: "pending", secrets: [NEW], purpose, secure: false }).serialize(
+          JSON.stringify(pending),
+          600,
+        ),
+      );
+    expect(await store.read(request(sealedFor("pending-login")))).toEqual(pending);
+    expect(await store.read(request(sealedFor("session")))).toBeNull();
+    expect(await store.read(request(sealedFor("")))).toBeNull();
+  });
+
+  it("refuses a sealed value that is not a pending sign-in with a numeric expiry", async () => {
+    const clock = createTestClock();
+    const store = storeWith(clock);
+    const cookie = createSealedCookie({
+      name: "pending",
+      secrets: [NEW],
+      purpose: "pending-login",
+      secure: false,
+    });
+    const later = clock() + 60_000;
+    for (const plaintext of [
+      "not json",
+      JSON.stringify({ ...store.create(fields()), expiresAt: undefined }),
+      JSON.stringify({ ...store.create(fields()), expiresAt: String(later) }),
+    ]) {
+      expect(await store.read(request(cookieOf(cookie.serialize(plaintext, 600))))).toBeNull();
+    }
+  });
+
   it("S24 a cookie from before a SESSION_SECRETS rotation still reads", async () => {
     const clock = createTestClock();
     const before = storeWith(clock, [OLD]);
@@ -143,6 +179,33 @@ describe("S16 the provider state", () => {
     ]) {
       expect(store.verifyState(bad)).toBeNull();
     }
+  });
+
+  it("is the id and the first 32 hex digits of its HMAC under the pending-state key, in every release", () => {
+    // States in flight across an upgrade must still verify: the derivation is fixed.
+    const store = storeWith(createTestClock());
+    const pending = store.create(fields());
+    const mac = hmacHex(deriveKey(NEW, "pending-state"), pending.id).slice(0, 32);
+    expect(store.state(pending)).toBe(`${pending.id}.${mac}`);
+  });
+
+  it("names only ids of our own form (32 hex digits), even when their MAC is right", () => {
+    const store = storeWith(createTestClock());
+    const key = deriveKey(NEW, "pending-state");
+    const signed = (id: string) => `${id}.${hmacHex(key, id).slice(0, 32)}`;
+    const id = "0123456789abcdef".repeat(2);
+    expect(store.verifyState(signed(id))).toBe(id);
+    expect(store.verifyState(signed(`x${id}`))).toBeNull();
+    expect(store.verifyState(signed(`${id}x`))).toBeNull();
+  });
+
+  it("reads a state of up to 200 characters, and no longer one", () => {
+    const store = storeWith(createTestClock());
+    const state = store.state(store.create(fields()));
+    // Whatever follows a second dot is not read; only the length cap refuses it.
+    const padded = (length: number) => `${state}.${"x".repeat(length - state.length - 1)}`;
+    expect(store.verifyState(padded(200))).not.toBeNull();
+    expect(store.verifyState(padded(201))).toBeNull();
   });
 
   it("S24 a state issued before a SESSION_SECRETS rotation still verifies; one from an unknown secret does not", () => {
