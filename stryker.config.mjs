@@ -12,6 +12,8 @@ export default {
     "app/lib/**/*.ts",
     "app/store/**/*.ts",
     "adapters/**/*.ts",
+    // The durable sign-in mail queue (S32): memory, SQLite and BullMQ backends.
+    "app/mail/*queue*.ts",
     "!**/*.test.ts",
     "!**/emulators/**",
     "!**/tests/**",

@@ -10,8 +10,8 @@ import {
   type SignInLimits,
   type SignInLimitsOptions,
 } from "../../app/auth/limits.server";
-import { randomId } from "../../app/lib/crypto.server";
-import { isStoreUnavailableError } from "../../app/store/errors";
+import { randomId, sha256Hex } from "../../app/lib/crypto.server";
+import { isStoreUnavailableError, StoreUnavailableError } from "../../app/store/errors";
 import { MemoryStore } from "../../app/store/memory.server";
 import { createRedisClient, createRedisStore } from "../../app/store/redis.server";
 import { createSqliteStore } from "../../app/store/sqlite/store.server";
@@ -469,16 +469,63 @@ describe("S11 S32 refunds, skipped spacing and settings (memory store)", () => {
   });
 
   it("a send that skips the spacing is still counted hourly, and its refund leaves the spacing alone", async () => {
-    const { limits } = memory.create({ emailPerHour: 2 });
+    const { limits } = memory.create({ emailPerHour: 3 });
     const to = email();
     expect(await limits.allowSend(to, ip)).toEqual(allowed);
-    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_spacing");
     expect(await limits.allowSend(to, ip, { skipSpacing: true })).toEqual(allowed);
-    // Giving back the skipped send returns an hourly point, not the first send's spacing.
+    // Giving back the skipped send returns its hourly point, not the first send's spacing.
     await limits.refundSend(to, ip, { skipSpacing: true });
     expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_spacing");
     expect(await limits.allowSend(to, ip, { skipSpacing: true })).toEqual(allowed);
+    expect(await limits.allowSend(to, ip, { skipSpacing: true })).toEqual(allowed);
     expect(refusedFor(await limits.allowSend(to, ip, { skipSpacing: true }))).toBe("email_hourly");
+  });
+
+  it("a refund with the spacing turned off gives back the hourly point", async () => {
+    const { limits } = memory.create({ emailSpacingSeconds: 0, emailPerHour: 1 });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    await limits.refundSend(to, ip);
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+  });
+
+  it("S10 a locked address gets no email either", async () => {
+    const { limits } = memory.create({ lockoutFailures: 1 });
+    const who = email();
+    await limits.recordFailure(who);
+    expect(refusedFor(await limits.allowSend(who, ip))).toBe("locked");
+  });
+
+  it("keeps its counters under names that stay the same across releases, keyed by digests", async () => {
+    // The counters outlive a deploy (SQLite, Redis): renaming a key would reset every budget.
+    const { limits, store } = memory.create({ lockoutFailures: 5 });
+    const to = "Person@Example.com";
+    const mail = sha256Hex("email:person@example.com");
+    const count = async (key: string) => (await store.counter(key, 0, 60_000)).count;
+    await limits.allowSend(to, "203.0.113.5");
+    await limits.allowSend("other@example.com", "2001:db8:1:2::7");
+    await limits.allowVerify(undefined, "203.0.113.5");
+    await limits.recordFailure(to);
+    expect(await count(`rl:send:spacing:${mail}`)).toBe(1);
+    expect(await count(`rl:send:email:${mail}`)).toBe(1);
+    expect(await count(`rl:send:ip:${sha256Hex("ip:203.0.113.5")}`)).toBe(1);
+    expect(await count(`rl:send:ip:${sha256Hex("ip:2001:0db8:0001:0002::/64")}`)).toBe(1);
+    expect(await count(`rl:verify:ip:${sha256Hex("ip:203.0.113.5")}`)).toBe(1);
+    expect(await count(`rl:verify:failures:${mail}`)).toBe(1);
+  });
+
+  it("S12 an IPv6 /64 is one budget however it is written: leading zeros, an embedded IPv4 tail, '::' first or last", async () => {
+    for (const [a, b] of [
+      // An embedded IPv4 tail takes two groups, so '::' here stands for two zeros, not three.
+      ["1::2:3:4:10.20.30.40", "1:0:0:2::5"],
+      ["1:0:0:2::5", "0001:0000:0:0002:ffff::6"],
+      ["::1:2", "0:0:0:0::5"],
+      ["2001:db8:1:2::", "2001:db8:1:2::1"],
+    ]) {
+      const { limits } = memory.create({ ipPerHour: 1 });
+      expect(await limits.allowSend(email(), a), a).toEqual(allowed);
+      expect(refusedFor(await limits.allowSend(email(), b)), `${a} then ${b}`).toBe("ip");
+    }
   });
 
   it("a refund for an unknown IP gives back the address's budgets only", async () => {
@@ -595,6 +642,27 @@ describe("S10 S11 the limits fail closed when their store fails while counting",
     });
   }
 
+  it("a store's own unavailable error passes through unchanged; a RangeError (a bug) is not hidden", async () => {
+    const { limits, store } = backends[0]!.create();
+    const unavailable = new StoreUnavailableError("store down");
+    const spy = vi.spyOn(store, "counter").mockRejectedValue(unavailable);
+    try {
+      expect(await limits.allowVerify(email(), "198.51.100.64").catch((e: unknown) => e)).toBe(
+        unavailable,
+      );
+      const bug = new RangeError("bad ttl");
+      spy.mockRejectedValue(bug);
+      expect(await limits.allowVerify(email(), "198.51.100.64").catch((e: unknown) => e)).toBe(bug);
+      const lost = new Error("connection lost");
+      spy.mockRejectedValue(lost);
+      const wrapped = await limits.allowVerify(email(), "198.51.100.64").catch((e: unknown) => e);
+      expect(isStoreUnavailableError(wrapped)).toBe(true);
+      expect((wrapped as Error).cause).toBe(lost);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("a rejection that is no Error fails closed too", async () => {
     const { limits, store } = backends[0]!.create();
     const spy = vi.spyOn(store, "counter").mockRejectedValue("boom");
@@ -708,6 +776,37 @@ describe("S12 clientIp: X-Forwarded-For only for trusted hops", () => {
     expect(clientIp(req("[2001:DB8::1]:443"), 1)).toBe("2001:db8::1");
     expect(clientIp(req("2001:db8::2"), 1)).toBe("2001:db8::2");
     expect(clientIp(req("::ffff:198.51.100.9"), 1)).toBe("198.51.100.9");
+  });
+
+  it("reads brackets without a port, full and zero-compressed mapped IPv4, and drops an IPv6 zone id", () => {
+    expect(clientIp(req("[2001:db8::1]"), 1)).toBe("2001:db8::1");
+    expect(clientIp(req("0:0:0:0:0:ffff:203.0.113.9"), 1)).toBe("203.0.113.9");
+    expect(clientIp(req("::ffff:203.0.113.45"), 1)).toBe("203.0.113.45");
+    expect(clientIp(req("fe80::1%eth0"), 1)).toBe("fe80::1");
+    // Only ::ffff:a.b.c.d is IPv4; other addresses with ffff in them stay IPv6.
+    expect(clientIp(req("1::ffff:1.2.3.4"), 1)).toBe("1::ffff:1.2.3.4");
+  });
+
+  it("trims what proxies and sockets pad, and skips empty entries when counting hops", () => {
+    expect(clientIp(req(), 0, " 203.0.113.9 ")).toBe("203.0.113.9");
+    expect(clientIp(req("198.51.100.1, , 203.0.113.2"), 2)).toBe("198.51.100.1");
+  });
+
+  it("refuses a value over 64 characters, and reads one of exactly 64", () => {
+    const zoned = (length: number) => `fe80::1%${"a".repeat(length - "fe80::1%".length)}`;
+    expect(clientIp(req(zoned(64)), 1)).toBe("fe80::1");
+    expect(clientIp(req(zoned(65)), 1)).toBeUndefined();
+  });
+
+  it("refuses anything around a bracketed or a v4:port form", () => {
+    for (const bad of [
+      "x[2001:db8::1]",
+      "[2001:db8::1]:443x",
+      "203.0.113.7:80x",
+      "::ffff:1.2.3.4:80",
+    ]) {
+      expect(clientIp(req(bad), 1), bad).toBeUndefined();
+    }
   });
 
   it("ignores malformed values: never returns a string that is not an IP", () => {
