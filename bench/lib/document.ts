@@ -4,7 +4,8 @@
  * class names renamed in order of first use (vanilla-extract hashes a style's file path
  * relative to the app's root, so the same style file gets other names in the bare app).
  * What is taken out is the framework's hydration data (the starter's carries its nonce) and
- * the build's file names, which differ between two builds of the same page.
+ * the build's file names, which differ between two builds of the same page, and React's empty
+ * `<!-- -->` comments, which only separate text put together from expressions.
  */
 export function visibleMarkup(html: string): string {
   const names = new Map<string, string>();
@@ -12,6 +13,7 @@ export function visibleMarkup(html: string): string {
     .replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, "")
     .replace(/<link rel="modulepreload"[^>]*>/gi, "")
     .replace(/\snonce="[^"]*"/gi, "")
+    .replace(/<!-- -->/g, "")
     .replace(/\/assets\/[\w.-]+?-[\w-]{8}\.(css|js)/g, "/assets/*.$1")
     .replace(/\sclass="([^"]*)"/g, (_, list: string) => {
       const renamed = list

@@ -19,6 +19,11 @@ export interface LoadOptions {
   /** Seconds; or `amount` requests. */
   duration?: number;
   amount?: number;
+  /**
+   * Requests per second over all connections (autocannon's overallRate); unset, every
+   * connection sends its next request as soon as the last is answered.
+   */
+  rate?: number;
   method?: string;
   headers?: Record<string, string>;
   body?: string;
@@ -44,6 +49,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     pipelining: 1,
     timeout: 30,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 5 }),
+    ...(options.rate ? { overallRate: options.rate } : {}),
     requests: [request],
   });
   const statuses = Object.fromEntries(

@@ -6,6 +6,14 @@ export interface Plan {
   /** Requests per target per run: the same autocannon settings for every target. */
   amount: number;
   connections: number;
+  /**
+   * The latency runs: `connections` open at once, sending `pacedRate` requests per second in
+   * all, `pacedAmount` requests a run. With every connection always waiting (the throughput
+   * runs) a latency is only connections ÷ throughput; at a steady rate below what the
+   * server can do it is the time a person waits on a busy server.
+   */
+  pacedRate: number;
+  pacedAmount: number;
   /** Sign-in starts of the memory phase. */
   memoryStarts: number;
   /** Warm-up starts of the memory server (few: their counters are still live at the first reading). */
@@ -46,6 +54,8 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     rounds: quick ? 2 : 5,
     amount: quick ? 400 : 2000,
     connections: 50,
+    pacedRate: 100,
+    pacedAmount: quick ? 200 : 1000,
     memoryStarts: quick ? 10_000 : 100_000,
     memoryWarmStarts: 500,
     memoryLoginTtl: 5,

@@ -49,8 +49,8 @@ export async function measureRelayFaults(
   say: (line: string) => void,
 ): Promise<RelayFaultsResult> {
   say(
-    `· relay faults: POST /login with the relay down, and with one that drips EHLO a line every 8 s ` +
-      `(production retry settings, MAIL_SEND_TIMEOUT 15 s)`,
+    `· relay faults: POST /login with the relay down, and with one that drips EHLO a line every 8 s, ` +
+      `${plan.pacedRate} req/s over ${plan.connections} connections (production retry settings, MAIL_SEND_TIMEOUT 15 s)`,
   );
   const relays: FaultSmtp[] = [];
   const servers: Server[] = [];
@@ -73,7 +73,9 @@ export async function measureRelayFaults(
           load({
             url: `${server.origin}/login`,
             connections: plan.connections,
-            amount: plan.amount,
+            // A latency figure: at a steady rate, as the rounds' paced runs (see Plan).
+            amount: plan.pacedAmount,
+            rate: plan.pacedRate,
             method: "POST",
             expectStatus: 303,
             setup: distinctLogins(server, `${id}${++run}`),

@@ -82,6 +82,13 @@ describe("bench method", () => {
     expect(visibleMarkup(starter)).toBe(visibleMarkup(bare));
     expect(firstDifference(starter, bare)).toBeNull();
     expect(firstDifference(starter, bare.replace("Hi", "Ho"))).toMatch(/^at character \d+/);
+    // React's text separators are not markup; the words around them still count.
+    expect(
+      firstDifference("<p>we send<!-- --> <!-- -->a link</p>", "<p>we send a link</p>"),
+    ).toBeNull();
+    expect(
+      firstDifference("<p>we send<!-- --> <!-- -->a code</p>", "<p>we send a link</p>"),
+    ).not.toBeNull();
     // Two styles where the other page has one is a difference.
     expect(firstDifference(starter, bare.replace("_1moxlb32 y", "_1moxlb31 y"))).not.toBeNull();
   });
