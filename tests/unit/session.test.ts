@@ -192,3 +192,47 @@ describe("sessions", () => {
     }
   });
 });
+
+describe("S21 the session's deadlines, at their bounds", () => {
+  it("ends exactly at its idle deadline, not a millisecond later", async () => {
+    const { sessions, clock } = setup({ rollIntervalMs: 3_600_000 });
+    const { setCookie } = await sessions.create(USER);
+    clock.advance(600_000 - 1);
+    expect((await sessions.read(requestWith(setCookie))).session).not.toBeNull();
+    clock.advance(1);
+    expect((await sessions.read(requestWith(setCookie))).session).toBeNull();
+  });
+
+  it("ends exactly at its absolute lifetime, however recently it rolled", async () => {
+    const { sessions, clock } = setup({ idleTimeoutSeconds: 3600 });
+    let { setCookie } = await sessions.create(USER);
+    clock.advance(3_000_000);
+    setCookie = (await sessions.read(requestWith(setCookie))).setCookie ?? setCookie;
+    clock.advance(600_000 - 1);
+    expect((await sessions.read(requestWith(setCookie))).session).not.toBeNull();
+    clock.advance(1);
+    expect((await sessions.read(requestWith(setCookie))).session).toBeNull();
+  });
+
+  it("rolls exactly one interval after the last stamp", async () => {
+    const { sessions, clock } = setup();
+    const { setCookie } = await sessions.create(USER);
+    clock.advance(60_000 - 1);
+    expect((await sessions.read(requestWith(setCookie))).setCookie).toBeUndefined();
+    clock.advance(1);
+    expect((await sessions.read(requestWith(setCookie))).setCookie).toContain("session=");
+  });
+
+  it("says when it ends: the absolute lifetime from sign-in, the idle deadline capped by it", async () => {
+    const { sessions, clock } = setup({ idleTimeoutSeconds: 3000, maxAgeSeconds: 3600 });
+    const { setCookie, session } = await sessions.create(USER);
+    expect(session.expiresAt).toBe(session.issuedAt + 3_600_000);
+    expect(session.idleExpiresAt).toBe(session.issuedAt + 3_000_000);
+    // Max-Age is the time left of the absolute lifetime, in whole seconds.
+    expect(setCookie).toContain("Max-Age=3600;");
+    clock.advance(3_000_000 - 1);
+    const rolled = await sessions.read(requestWith(setCookie));
+    expect(rolled.setCookie).toContain("Max-Age=600;");
+    expect(rolled.session?.idleExpiresAt).toBe(session.issuedAt + 3_600_000);
+  });
+});
