@@ -144,9 +144,9 @@ export default function AccountPasskeys({ loaderData }: Route.ComponentProps) {
           You have no passkeys yet.
         </p>
       ) : (
-        <ul className={ui.list} data-testid="passkeys">
+        <ul className={ui.stack} data-testid="passkeys">
           {passkeys.map((p) => (
-            <li key={p.handle}>
+            <li key={p.handle} className={ui.item}>
               <p className={ui.text}>
                 <strong>{p.name}</strong>
                 {p.synced ? " (synced across your devices)" : null}
@@ -161,32 +161,34 @@ export default function AccountPasskeys({ loaderData }: Route.ComponentProps) {
                   "not used yet"
                 )}
               </p>
-              <Form method="post" className={ui.inlineForm}>
-                <input type="hidden" name="intent" value="rename" />
-                <input type="hidden" name="passkey" value={p.handle} />
-                <label htmlFor={`name-${p.handle}`} className={ui.label}>
-                  Name
-                </label>{" "}
-                <input
-                  id={`name-${p.handle}`}
-                  name="name"
-                  type="text"
-                  required
-                  maxLength={MAX_PASSKEY_NAME}
-                  defaultValue={p.name}
-                  className={ui.input}
-                />{" "}
-                <Button type="submit" kind="secondary">
-                  Rename
-                </Button>
-              </Form>{" "}
-              <Form method="post" className={ui.inlineForm}>
-                <input type="hidden" name="intent" value="remove" />
-                <input type="hidden" name="passkey" value={p.handle} />
-                <Button type="submit" kind="secondary" aria-label={`Remove ${p.name}`}>
-                  Remove
-                </Button>
-              </Form>
+              <div className={ui.itemAction}>
+                <Form method="post" className={ui.inlineForm}>
+                  <input type="hidden" name="intent" value="rename" />
+                  <input type="hidden" name="passkey" value={p.handle} />
+                  <label htmlFor={`name-${p.handle}`} className={ui.label}>
+                    Name
+                  </label>{" "}
+                  <input
+                    id={`name-${p.handle}`}
+                    name="name"
+                    type="text"
+                    required
+                    maxLength={MAX_PASSKEY_NAME}
+                    defaultValue={p.name}
+                    className={ui.input}
+                  />{" "}
+                  <Button type="submit" kind="secondary">
+                    Rename
+                  </Button>
+                </Form>{" "}
+                <Form method="post" className={ui.inlineForm}>
+                  <input type="hidden" name="intent" value="remove" />
+                  <input type="hidden" name="passkey" value={p.handle} />
+                  <Button type="submit" kind="secondary" aria-label={`Remove ${p.name}`}>
+                    Remove
+                  </Button>
+                </Form>
+              </div>
             </li>
           ))}
         </ul>
