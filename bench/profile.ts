@@ -19,8 +19,7 @@ import { load, type LoadResult } from "./lib/load";
 import { freePort, startServer, STARTER_SCRIPT, type Server } from "./lib/servers";
 import {
   distinctLogins,
-  form,
-  formHeaders,
+  postCodes,
   prepareSignIns,
   signIn,
   type PendingSignIn,
@@ -84,24 +83,7 @@ async function main() {
       if (target === "verify") {
         // autocannon builds one request more than it sends on each connection.
         const prepared: PendingSignIn[] = await prepareSignIns(server, sink, prefix, requests + 60);
-        let next = 0;
-        return () =>
-          load({
-            url: `${server.origin}/login/check`,
-            connections: 50,
-            amount: requests,
-            method: "POST",
-            expectStatus: 303,
-            setup(request) {
-              const pending = prepared[next++];
-              if (!pending) throw new Error("ran out of prepared sign-ins");
-              return {
-                ...request,
-                headers: formHeaders(server, pending.cookie),
-                body: form({ code: pending.code }),
-              };
-            },
-          });
+        return () => postCodes(server, prepared, { connections: 50, amount: requests });
       }
       return () =>
         target === "login-post"

@@ -26,7 +26,12 @@ import { clientJsFor, type ClientJs } from "./lib/client-js";
 import { firstDifference } from "./lib/document";
 import { load, type LoadResult } from "./lib/load";
 import { planFromEnv, type Plan } from "./lib/plan";
-import { measureRelayFaults, relayFaultRows, type RelayFaultsResult } from "./lib/relay-faults";
+import {
+  measureRelayFaults,
+  relayFaultRows,
+  type RelayFaultRow,
+  type RelayFaultsResult,
+} from "./lib/relay-faults";
 import { runRounds, type Measured, type Target } from "./lib/rounds";
 import {
   build,
@@ -38,8 +43,7 @@ import {
 } from "./lib/servers";
 import {
   distinctLogins,
-  form,
-  formHeaders,
+  postCodes,
   prepareSignIns,
   signIn,
   takeMessages,
@@ -357,26 +361,12 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           (rate ? plan.pacedAmount : plan.amount) + plan.connections + 10,
         );
       },
-      run: () => {
-        let next = 0;
-        return load({
-          url: `${sqlite.origin}/login/check`,
+      run: () =>
+        postCodes(sqlite, prepared, {
           connections: plan.connections,
           amount: rate ? plan.pacedAmount : plan.amount,
           rate,
-          method: "POST",
-          expectStatus: 303,
-          setup(request) {
-            const pending = prepared[next++];
-            if (!pending) throw new Error("ran out of prepared sign-ins");
-            return {
-              ...request,
-              headers: formHeaders(sqlite, pending.cookie),
-              body: form({ code: pending.code }),
-            };
-          },
-        });
-      },
+        }),
     });
     const targets: Target[] = [
       { id: "bare", server: bare, run: get(bare, "/") },
@@ -666,14 +656,7 @@ async function measureColdStart(
 // ---------------------------------------------------------------------------------------
 // Report
 
-interface Row {
-  figure: string;
-  median: string;
-  range: string;
-  cpu: string;
-  target: string;
-  met?: boolean;
-}
+type Row = RelayFaultRow;
 
 interface Previous {
   date: string;

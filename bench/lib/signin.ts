@@ -94,6 +94,33 @@ export interface PendingSignIn {
   code: string;
 }
 
+/**
+ * POST each prepared sign-in's code once, with its own pending cookie, as autocannon asks
+ * for requests: a correct answer is a 303 with a session every time.
+ */
+export function postCodes(
+  server: Server,
+  prepared: readonly PendingSignIn[],
+  options: { connections: number; amount: number; rate?: number },
+) {
+  let next = 0;
+  return load({
+    url: `${server.origin}/login/check`,
+    ...options,
+    method: "POST",
+    expectStatus: 303,
+    setup(request) {
+      const pending = prepared[next++];
+      if (!pending) throw new Error("ran out of prepared sign-ins");
+      return {
+        ...request,
+        headers: formHeaders(server, pending.cookie),
+        body: form({ code: pending.code }),
+      };
+    },
+  });
+}
+
 /** Start `count` sign-ins with distinct addresses; their pending cookies and mailed codes. */
 export async function prepareSignIns(
   server: Server,
