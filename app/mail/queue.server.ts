@@ -89,7 +89,11 @@ export const jsonMailLogger: MailLogger = (event) => {
 export interface RetryPolicy {
   /** Delay before the second attempt, ms; doubled for each later one. Default 2000. */
   firstDelayMs?: number;
-  /** The longest delay between attempts, ms. Default 60000. */
+  /**
+   * The longest delay between attempts, ms. Default 15000 (or the first delay, if longer): a
+   * person is waiting on the check page, so a relay that comes back is tried again within
+   * that span, while one message's retries stay a few a minute.
+   */
   maxDelayMs?: number;
 }
 
@@ -163,7 +167,7 @@ export class Delivery {
     this.clock = options.clock ?? systemClock;
     this.#appClock = options.appClock ?? systemClock;
     this.#firstDelayMs = options.retry?.firstDelayMs ?? 2_000;
-    this.#maxDelayMs = options.retry?.maxDelayMs ?? 60_000;
+    this.#maxDelayMs = options.retry?.maxDelayMs ?? Math.max(15_000, this.#firstDelayMs);
     // node:crypto, as everywhere in the app (S1).
     this.#random = options.random ?? (() => randomInt(0, 2 ** 32) / 2 ** 32);
     this.#log = options.log ?? jsonMailLogger;

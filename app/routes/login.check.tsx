@@ -41,14 +41,18 @@ const POLL_FOR_MS = 60_000;
 /**
  * The delivery state, kept fresh with JavaScript: /login/status every 2 s until the email
  * is sent or failed, for a minute at most. Without JavaScript a reload shows the same.
+ * `stale` is set when the minute ended before the email was settled: the page then says
+ * that it no longer checks, rather than showing "still trying" as if it did.
  */
-function useDelivery(initial: DeliveryView): DeliveryView {
+function useDelivery(initial: DeliveryView): { view: DeliveryView; stale: boolean } {
   const [view, setView] = useState(initial);
+  const [stale, setStale] = useState(false);
   // A new answer from the loader (after "Send it again") replaces what polling found.
   const [shown, setShown] = useState(initial);
   if (shown !== initial) {
     setShown(initial);
     setView(initial);
+    setStale(false);
   }
   useEffect(() => {
     const done = (v: DeliveryView) => v.settled && v.againInSeconds === undefined;
@@ -68,7 +72,9 @@ function useDelivery(initial: DeliveryView): DeliveryView {
       } catch {
         // Offline for a moment: ask again at the next tick.
       }
-      if (!stopped && Date.now() < until) timer = setTimeout(poll, POLL_MS);
+      if (stopped) return;
+      if (Date.now() < until) timer = setTimeout(poll, POLL_MS);
+      else setStale(true);
     };
     timer = setTimeout(poll, POLL_MS);
     return () => {
@@ -76,7 +82,7 @@ function useDelivery(initial: DeliveryView): DeliveryView {
       clearTimeout(timer);
     };
   }, [initial]);
-  return view;
+  return { view, stale };
 }
 
 function deliveryTitle(view: DeliveryView): string {
@@ -102,7 +108,7 @@ function deliveryTitle(view: DeliveryView): string {
 
 export default function CheckEmail({ loaderData }: Route.ComponentProps) {
   const { email, delivered, canSendCode, minutes, mailbox } = loaderData;
-  const delivery = useDelivery(loaderData.delivery);
+  const { view: delivery, stale } = useDelivery(loaderData.delivery);
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = navigation.state !== "idle";
@@ -146,6 +152,12 @@ export default function CheckEmail({ loaderData }: Route.ComponentProps) {
             </>
           )}
         </p>
+        {stale ? (
+          <p className={ui.text}>
+            This page has stopped checking. <Link to="/login/check">Reload it</Link> to see how your
+            email is doing.
+          </p>
+        ) : null}
       </div>
       {error ? <ErrorAlert error={error} id="code-error" /> : null}
       {delivered.code && !failed ? (

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import "@testing-library/jest-dom/vitest";
-import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createRoutesStub } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -212,6 +212,37 @@ describe("the check-email page", () => {
       expect(asked).toEqual(["/login/status"]);
     } finally {
       fetchSpy.mockRestore();
+    }
+  });
+
+  it("stops asking after a minute and says so, rather than 'still trying' as if it checked", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let asked = 0;
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      asked += 1;
+      return Response.json({ state: "retrying", settled: false });
+    });
+    try {
+      page({ state: "retrying", settled: false });
+      const status = await screen.findByRole("status");
+      await act(() => vi.advanceTimersByTimeAsync(30_000));
+      expect(status).not.toHaveTextContent("stopped checking");
+      await act(() => vi.advanceTimersByTimeAsync(40_000));
+      await waitFor(() => expect(status).toHaveTextContent("This page has stopped checking"));
+      expect(screen.getByRole("link", { name: "Reload it" })).toHaveAttribute(
+        "href",
+        "/login/check",
+      );
+      // Every 2 s for a minute, then no more.
+      const after = asked;
+      expect(after).toBeGreaterThanOrEqual(28);
+      expect(after).toBeLessThanOrEqual(31);
+      await act(() => vi.advanceTimersByTimeAsync(20_000));
+      expect(asked).toBe(after);
+      expect(status).toHaveAttribute("data-delivery", "retrying");
+    } finally {
+      fetchSpy.mockRestore();
+      vi.useRealTimers();
     }
   });
 

@@ -123,6 +123,19 @@ describe("one attempt", () => {
     });
   });
 
+  it("retries within 15 s at most by default, so a relay that is back is soon tried again", () => {
+    const failing = { send: () => Promise.reject(new MailSendError("refused", true)) };
+    const ceiling = (retry?: { firstDelayMs?: number }) =>
+      new Delivery({ transport: failing, sealer, retry, random: () => 1, log: () => {} });
+    expect([1, 2, 3, 4, 5, 9].map((n) => ceiling().backoffMs(n))).toEqual([
+      2_000, 4_000, 8_000, 15_000, 15_000, 15_000,
+    ]);
+    // A first delay longer than that is kept, not cut down to it.
+    expect([1, 3].map((n) => ceiling({ firstDelayMs: 40_000 }).backoffMs(n))).toEqual([
+      40_000, 40_000,
+    ]);
+  });
+
   it("does not retry a permanent refusal", async () => {
     const delivery = new Delivery({
       transport: { send: () => Promise.reject(new MailSendError("5xx:550", false)) },
