@@ -32,7 +32,12 @@ import type { Mailer } from "./mail/types";
 import { clientIp, createSignInLimits } from "./auth/limits.server";
 import { MemoryStore } from "./store/memory.server";
 import { createRedisClient, createRedisStore } from "./store/redis.server";
-import { DatabaseOpenError, openDatabase, type Database } from "./store/sqlite/database.server";
+import {
+  DatabaseOpenError,
+  openDatabase,
+  startCheckpointer,
+  type Database,
+} from "./store/sqlite/database.server";
 import { createSqliteStore } from "./store/sqlite/store.server";
 import type { Store } from "./store/types";
 import { MemoryUserStore } from "./store/users/memory.server";
@@ -112,6 +117,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   // survives a restart (S31). Tests pass their own store.
   const database =
     !overrides.store && config.store === "sqlite" ? openAppDatabase(config.dataDir) : undefined;
+  // The WAL's checkpoints (and their fsync) on a thread of their own, not in a request.
+  const checkpointer = database
+    ? startCheckpointer(database, path.join(config.dataDir, DATABASE_FILE))
+    : undefined;
   const store =
     overrides.store ??
     (redis && config.redis
@@ -309,6 +318,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       await store.close();
       await userStore.close();
       if (redis) redis.disconnect();
+      await checkpointer?.stop();
       // Last: everything above may still write to it while closing.
       if (database?.isOpen) database.close();
       if (mailer instanceof SmtpMailer) mailer.close();

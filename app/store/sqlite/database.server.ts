@@ -3,6 +3,7 @@ import path from "node:path";
 import type * as NodeSqlite from "node:sqlite";
 import type { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
 import { messageOf } from "../common.server";
 
 /**
@@ -175,6 +176,100 @@ export function loadMigrations(): Migration[] {
     if (!match) throw new Error(`migration file ${base} is not named NNNN_name.sql`);
     return { version: Number(match[1]), name: match[2] as string, sql };
   });
+}
+
+export interface CheckpointerOptions {
+  /** How often the thread checkpoints, ms. Default 500. */
+  intervalMs?: number;
+  /**
+   * The connection's own automatic checkpoint, in WAL pages, kept as a safety net should the
+   * thread fall behind: the WAL never grows past it. Default 10,000 pages (about 40 MB).
+   */
+  fallbackPages?: number;
+}
+
+/** A running checkpoint thread (see {@link startCheckpointer}). */
+export interface Checkpointer {
+  /** End the thread and close its connection. */
+  stop(): Promise<void>;
+}
+
+/** SQLite's default `wal_autocheckpoint`, restored when the thread is gone. */
+const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * The checkpoint thread's code: its own connection to the same file, a passive checkpoint
+ * every `intervalMs`. Inline (`eval`), so a bundled build needs no worker file beside it.
+ */
+const CHECKPOINT_THREAD = `
+const { parentPort, workerData } = process.getBuiltinModule("node:worker_threads");
+const { DatabaseSync } = process.getBuiltinModule("node:sqlite");
+const db = new DatabaseSync(workerData.file, { timeout: workerData.busyTimeoutMs });
+db.exec("PRAGMA synchronous = NORMAL");
+const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+const timer = setInterval(() => {
+  try { checkpoint.get(); } catch (error) { parentPort.postMessage(String(error && error.message)); }
+}, workerData.intervalMs);
+parentPort.on("message", () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Move the WAL's checkpoints off the event loop. A checkpoint copies the WAL's pages into
+ * the database file and fsyncs it; SQLite runs one on the committing connection every
+ * 1,000 pages, and `node:sqlite` is synchronous, so that commit (and every request behind
+ * it) waited for the disk: tens, sometimes hundreds of milliseconds on a busy virtual
+ * machine, every hundred or so sign-ins. Here a worker thread with its own connection runs
+ * a passive checkpoint (it never blocks a writer) every `intervalMs`, and the app's
+ * connection only checkpoints itself when the WAL passes `fallbackPages`.
+ *
+ * Durability is unchanged (S31): commits still reach the WAL before they return, and the
+ * checkpoint still syncs the file, only on another thread. Should the thread fail, the
+ * connection gets SQLite's own every-1,000-pages checkpoint back.
+ */
+export function startCheckpointer(
+  db: Database,
+  file: string,
+  options: CheckpointerOptions = {},
+): Checkpointer {
+  const intervalMs = options.intervalMs ?? 500;
+  const fallbackPages = options.fallbackPages ?? 10_000;
+  const { Worker: WorkerThread } = process.getBuiltinModule("node:worker_threads");
+  const worker: Worker = new WorkerThread(CHECKPOINT_THREAD, {
+    eval: true,
+    workerData: { file, intervalMs, busyTimeoutMs: 2_000 },
+  });
+  worker.unref();
+  let running = true;
+  const fallBack = (why: string) => {
+    if (!running) return;
+    running = false;
+    console.warn(`[store] SQLite checkpoint thread stopped (${why}); checkpoints run in-process`);
+    if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+  };
+  // A failed checkpoint (the disk, a lock held too long) is retried on the next tick; the
+  // calls that write report a failing database themselves.
+  worker.on("message", (message) => console.warn(`[store] SQLite checkpoint failed: ${message}`));
+  worker.on("error", (error) => fallBack(messageOf(error)));
+  worker.on("exit", (code) => fallBack(`exit code ${code}`));
+  // Until the thread is up (milliseconds), the WAL grows toward the fallback at most.
+  db.exec(`PRAGMA wal_autocheckpoint = ${fallbackPages}`);
+  return {
+    async stop() {
+      if (!running) return;
+      running = false;
+      if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      worker.postMessage("stop");
+      // The thread closes its connection and ends; one stuck in a checkpoint is ended.
+      const timer = setTimeout(() => void worker.terminate(), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 function pad(version: number): string {
