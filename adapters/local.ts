@@ -141,13 +141,16 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
       expiresAt: clock() + ttlMs,
     };
     const key = emailKey(email);
-    // Overwriting the email's record supersedes any older link or code (S4).
-    await store.set(key, JSON.stringify(record), keepMs);
-    await store.set(
-      tokenKey(token),
-      JSON.stringify({ emailKey: key, recordId: record.id } satisfies TokenIndex),
-      keepMs,
-    );
+    // Overwriting the email's record supersedes any older link or code (S4). The record and
+    // its link's index are written in one step: one commit, one round trip.
+    await store.setMany([
+      { key, value: JSON.stringify(record), ttlMs: keepMs },
+      {
+        key: tokenKey(token),
+        value: JSON.stringify({ emailKey: key, recordId: record.id } satisfies TokenIndex),
+        ttlMs: keepMs,
+      },
+    ]);
 
     const link = `${context.linkUrl}?token=${encodeURIComponent(token)}`;
     try {

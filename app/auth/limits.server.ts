@@ -183,20 +183,21 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
       const ipKey = hashIp(ip);
       if (ipKey) steps.push([ipSends, ipKey, "ip"]);
 
-      // Consume in turn; each consume is atomic, so of concurrent sends to one address
-      // exactly one passes the spacing. When a later budget refuses, give back what the
-      // earlier ones took, so a refusal costs nothing.
-      const taken: Array<[Budget, string]> = [];
-      const spent: SpentBudgets = {};
-      for (const [b, key, reason] of steps) {
-        const { refused, ttlMs } = await consume(b, key);
-        if (refused) {
-          await Promise.all(taken.map(([tb, tk]) => add(tb, tk, -1)));
-          return refusal(reason, ttlMs);
-        }
-        taken.push([b, key]);
-        spent[b.name] = clock() + ttlMs;
+      // One atomic step for every budget (Store.spend): of concurrent sends to one address
+      // exactly one passes the spacing, and when a later budget refuses, the points the
+      // earlier ones took are given back in the same step, so a refusal costs nothing.
+      const { counters, refused } = await guard(() =>
+        store.spend(
+          steps.map(([b, key]) => ({ key: keyOf(b, key), points: b.points, ttlMs: b.windowMs })),
+        ),
+      );
+      if (refused !== undefined) {
+        const [, , reason] = steps[refused] as (typeof steps)[number];
+        return refusal(reason, counters[refused]?.ttlMs ?? 0);
       }
+      const now = clock();
+      const spent: SpentBudgets = {};
+      steps.forEach(([b], i) => (spent[b.name] = now + (counters[i]?.ttlMs ?? 0)));
       return { allowed: true, spent };
     },
 
@@ -221,11 +222,9 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
 
     async recordSuccess(email) {
       const key = hashEmail(email);
+      // One step (one transaction, one DEL) for both.
       await guard(() =>
-        Promise.all([
-          store.delete(keyOf(failures, key)),
-          ...(spacing ? [store.delete(keyOf(spacing, key))] : []),
-        ]),
+        store.deleteMany([keyOf(failures, key), ...(spacing ? [keyOf(spacing, key)] : [])]),
       );
     },
 

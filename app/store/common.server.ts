@@ -13,3 +13,15 @@ export function checkedTtl(ttlMs: number): number {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A `spend`'s budgets, checked the same way by every backend before anything is counted. */
+export function checkedBudgets<B extends { points: number; ttlMs: number }>(
+  budgets: readonly B[],
+): B[] {
+  return budgets.map((budget) => {
+    if (!Number.isSafeInteger(budget.points) || budget.points < 0) {
+      throw new RangeError(`points must be a whole number ≥ 0, got ${budget.points}`);
+    }
+    return { ...budget, ttlMs: checkedTtl(budget.ttlMs) };
+  });
+}

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from "../lib/clock";
-import { checkedTtl } from "./common.server";
-import type { Counter, Store } from "./types";
+import { checkedBudgets, checkedTtl } from "./common.server";
+import type { Budget, Counter, Spent, Store } from "./types";
 
 interface Entry {
   /** A string value, or an index: member → expiry (epoch ms). */
@@ -87,6 +87,10 @@ export class MemoryStore implements Store {
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     checkedTtl(ttlMs);
+    this.#put(key, value, ttlMs);
+  }
+
+  #put(key: string, value: string, ttlMs: number): void {
     // Re-insert so the Map's order stays roughly by write time.
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: this.#clock() + ttlMs });
@@ -119,6 +123,11 @@ export class MemoryStore implements Store {
   async counter(key: string, by: number, ttlMs: number): Promise<Counter> {
     checkedTtl(ttlMs);
     assertBy(by);
+    return this.#add(key, by, ttlMs);
+  }
+
+  /** `counter`'s step, synchronous so that `spend` can run several as one. */
+  #add(key: string, by: number, ttlMs: number): Counter {
     const now = this.#clock();
     const entry = this.#live(key);
     if (entry === undefined || typeof entry.value !== "string") {
@@ -129,6 +138,31 @@ export class MemoryStore implements Store {
     const next = Number(entry.value) + by;
     entry.value = String(next);
     return { count: next, ttlMs: entry.expiresAt - now };
+  }
+
+  async spend(budgets: readonly Budget[]): Promise<Spent> {
+    const checked = checkedBudgets(budgets);
+    // No await inside: atomic within this process.
+    const counters: Counter[] = [];
+    for (const [i, budget] of checked.entries()) {
+      const counter = this.#add(budget.key, 1, budget.ttlMs);
+      counters.push(counter);
+      if (counter.count > budget.points) {
+        for (const earlier of checked.slice(0, i)) this.#add(earlier.key, -1, earlier.ttlMs);
+        return { counters, refused: i };
+      }
+    }
+    return { counters };
+  }
+
+  async setMany(entries: readonly { key: string; value: string; ttlMs: number }[]): Promise<void> {
+    for (const { ttlMs } of entries) checkedTtl(ttlMs);
+    // No await between them: all are written in one step.
+    for (const { key, value, ttlMs } of entries) this.#put(key, value, ttlMs);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.#entries.delete(key);
   }
 
   async indexAdd(

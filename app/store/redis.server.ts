@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
-import { checkedTtl, messageOf } from "./common.server";
+import { checkedBudgets, checkedTtl, messageOf } from "./common.server";
 import { StoreUnavailableError } from "./errors";
-import type { Store } from "./types";
+import type { Counter, Store } from "./types";
 
 export interface RedisClientOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
@@ -95,6 +95,26 @@ if by ~= 0 then
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 end
 return {n, redis.call('PTTL', KEYS[1])}`,
+  /**
+   * `spend`: for each key in turn, INCRBY 1 (a fixed window, as plsCounter) with ARGV as
+   * (points, ttl) pairs; at the first count past its points, the earlier keys get their point
+   * back (never creating or reviving one) and it stops. Answers the refusing key's number (0:
+   * none) and each count and PTTL reached.
+   */
+  plsSpend: `local out = {}
+for i = 1, #KEYS do
+  local n = redis.call('INCRBY', KEYS[i], 1)
+  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+  out[#out + 1] = n
+  out[#out + 1] = redis.call('PTTL', KEYS[i])
+  if n > tonumber(ARGV[2 * i - 1]) then
+    for j = 1, i - 1 do
+      if redis.call('EXISTS', KEYS[j]) == 1 then redis.call('DECRBY', KEYS[j], 1) end
+    end
+    return {i, out}
+  end
+end
+return {0, out}`,
   /** ZADD, drop expired, keep the latest ARGV[3], key expires with its latest member. */
   plsIndexAdd: `${NOW_MS}
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
@@ -114,6 +134,8 @@ interface ScriptCommands {
   plsIncrement(key: string, ttlMs: number): Promise<number>;
   plsCounter(key: string, by: number, ttlMs: number): Promise<[number, number]>;
   plsIndexAdd(key: string, member: string, expiresAtMs: number, max: number): Promise<number>;
+  /** Called with the number of keys, the keys, then (points, ttl) per key. */
+  plsSpend(...args: Array<string | number>): Promise<[number, number[]]>;
   plsIndexMembers(key: string): Promise<string[]>;
 }
 
@@ -140,7 +162,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const prefix = options.prefix ?? "pls:";
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   for (const [name, lua] of Object.entries(SCRIPTS)) {
-    client.defineCommand(name, { numberOfKeys: 1, lua });
+    // plsSpend takes any number of keys: its callers pass how many.
+    client.defineCommand(name, name === "plsSpend" ? { lua } : { numberOfKeys: 1, lua });
   }
   const scripts = client as unknown as ScriptCommands;
   watch(client);
@@ -177,6 +200,45 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
       const [count, left] = await run("INCRBY", () => scripts.plsCounter(k(key), by, px));
       return { count: Number(count), ttlMs: Math.max(0, Number(left)) };
+    },
+
+    async spend(budgets) {
+      const checked = checkedBudgets(budgets);
+      if (checked.length === 0) return { counters: [] };
+      const [refused, flat] = await run("spend", () =>
+        scripts.plsSpend(
+          checked.length,
+          ...checked.map((b) => k(b.key)),
+          ...checked.flatMap((b) => [b.points, b.ttlMs]),
+        ),
+      );
+      const counters: Counter[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        counters.push({ count: Number(flat[i]), ttlMs: Math.max(0, Number(flat[i + 1])) });
+      }
+      return Number(refused) > 0 ? { counters, refused: Number(refused) - 1 } : { counters };
+    },
+
+    async setMany(entries) {
+      if (entries.length === 0) return;
+      const sets = entries.map((e) => [k(e.key), e.value, checkedTtl(e.ttlMs)] as const);
+      // MULTI: applied together, in one round trip; a failed command fails the call.
+      const results = await run("MULTI SET", () => {
+        const multi = client.multi();
+        for (const [key, value, px] of sets) multi.set(key, value, "PX", px);
+        return multi.exec();
+      });
+      const failed = results?.find(([error]) => error)?.[0];
+      if (!results || failed) {
+        throw new StoreUnavailableError(
+          `Redis MULTI SET failed: ${failed ? messageOf(failed) : "discarded"}`,
+        );
+      }
+    },
+
+    async deleteMany(keys) {
+      if (keys.length === 0) return;
+      await run("DEL", () => client.del(...keys.map(k)));
     },
 
     async indexAdd(key, member, expiresAtMs, maxMembers) {

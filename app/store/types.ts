@@ -40,6 +40,24 @@ export interface Store {
    */
   counter(key: string, by: number, ttlMs: number): Promise<Counter>;
   /**
+   * Spend one point of each budget, in order, as one atomic step (one transaction, one Lua
+   * script): each counter is added one as `counter(key, 1, ttlMs)` would; at the first whose
+   * count then passes its `points`, the points the earlier ones took in this step are given
+   * back (as `counter(key, -1, …)`) and the step ends there. The refusing counter keeps its
+   * point, as a refused `counter` call does (its window is spent anyway). Answers the
+   * counters reached (up to and including a refusing one) and the refusing one's index.
+   * Concurrent calls never see another's points half given back. The send limits run on it.
+   */
+  spend(budgets: readonly Budget[]): Promise<Spent>;
+  /**
+   * Several `set`s as one atomic step (one transaction, one MULTI): all are written or
+   * none, in one round trip. For records written together (a sign-in's record and its
+   * link's index).
+   */
+  setMany(entries: readonly { key: string; value: string; ttlMs: number }[]): Promise<void>;
+  /** Several `delete`s as one step (one transaction, one DEL); absent keys are no-ops. */
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /**
    * Add `member` to the index at `key` (a set ordered by expiry), or move its expiry to
    * `expiresAtMs` (epoch ms) if already there. In the same atomic step, members whose expiry
    * has passed are dropped and only the `maxMembers` with the latest expiry are kept, so an
@@ -61,4 +79,19 @@ export interface Store {
 export interface Counter {
   count: number;
   ttlMs: number;
+}
+
+/** One budget of a {@link Store.spend}: at most `points` per window of `ttlMs` at `key`. */
+export interface Budget {
+  key: string;
+  points: number;
+  ttlMs: number;
+}
+
+/** What a {@link Store.spend} did. */
+export interface Spent {
+  /** Each counter reached, in the budgets' order, up to and including a refusing one. */
+  counters: Counter[];
+  /** The index of the budget that refused (its count passed its points), if one did. */
+  refused?: number;
 }

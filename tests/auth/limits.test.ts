@@ -622,6 +622,10 @@ describe("S10 S11 the limits fail closed when their store fails while counting",
             ? read(key, by, ttlMs)
             : Promise.reject(new Error("connection lost while counting")),
         );
+      // A send's budgets are spent in one step: that one fails the same way.
+      const spendSpy = vi
+        .spyOn(store, "spend")
+        .mockImplementation(() => Promise.reject(new Error("connection lost while counting")));
       try {
         for (const call of [
           () => limits.allowSend(email(), "198.51.100.61"),
@@ -636,8 +640,10 @@ describe("S10 S11 the limits fail closed when their store fails while counting",
           expect(String((error as Error).message)).toMatch(/connection lost while counting/);
         }
         expect(spy).toHaveBeenCalled();
+        expect(spendSpy).toHaveBeenCalled();
       } finally {
         spy.mockRestore();
+        spendSpy.mockRestore();
       }
     });
   }

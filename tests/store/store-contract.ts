@@ -211,6 +211,115 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       });
     });
 
+    describe("S11 spend: several budgets in one atomic step", () => {
+      const budgets = (points: number[]) =>
+        points.map((p, i) => ({ key: `s${i}`, points: p, ttlMs: 60_000 }));
+      const counts = async (n: number) =>
+        Promise.all(
+          Array.from(
+            { length: n },
+            async (_, i) => (await store.counter(`s${i}`, 0, 60_000)).count,
+          ),
+        );
+
+      it("adds one to each counter and reports each count with its window's time left", async () => {
+        await store.counter("s1", 2, 60_000);
+        const spent = await store.spend(budgets([5, 5, 5]));
+        expect(spent.refused).toBeUndefined();
+        expect(spent.counters.map((c) => c.count)).toEqual([1, 3, 1]);
+        for (const c of spent.counters) {
+          expect(c.ttlMs).toBeGreaterThan(59_000);
+          expect(c.ttlMs).toBeLessThanOrEqual(60_000);
+        }
+        expect(await counts(3)).toEqual([1, 3, 1]);
+      });
+
+      it("stops at the first budget past its points and gives back what the earlier ones took", async () => {
+        await store.counter("s1", 2, 60_000); // the second budget has 2 of its 2 spent
+        const spent = await store.spend(budgets([5, 2, 5]));
+        expect(spent.refused).toBe(1);
+        // The refusing counter keeps its point (its window is spent), the later one is untouched.
+        expect(spent.counters.map((c) => c.count)).toEqual([1, 3]);
+        expect(spent.counters[1]?.ttlMs).toBeGreaterThan(59_000);
+        expect(await counts(3)).toEqual([0, 3, 0]);
+      });
+
+      it("refuses at the first budget without giving anything back there", async () => {
+        await store.counter("s0", 1, 60_000);
+        const spent = await store.spend(budgets([1, 5]));
+        expect(spent.refused).toBe(0);
+        expect(spent.counters.map((c) => c.count)).toEqual([2]);
+        expect(await counts(2)).toEqual([2, 0]);
+      });
+
+      it("shares its counters with counter and keeps each window as set at creation", async () => {
+        await store.counter("s0", 1, TTL);
+        await h.advance(TTL / 3);
+        const spent = await store.spend([{ key: "s0", points: 5, ttlMs: 600_000 }]);
+        expect(spent.counters[0]?.count).toBe(2);
+        expect(spent.counters[0]?.ttlMs).toBeLessThanOrEqual(TTL);
+        await h.advance(TTL);
+        expect(await store.counter("s0", 0, TTL)).toEqual({ count: 0, ttlMs: 0 });
+      });
+
+      it("of 50 concurrent spends on 3 points, exactly 3 pass and the others cost the earlier budget nothing", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            store.spend([
+              { key: "hourly", points: 100, ttlMs: 60_000 },
+              { key: "tight", points: 3, ttlMs: 60_000 },
+            ]),
+          ),
+        );
+        expect(results.filter((r) => r.refused === undefined)).toHaveLength(3);
+        expect((await store.counter("hourly", 0, 60_000)).count).toBe(3);
+        expect((await store.counter("tight", 0, 60_000)).count).toBe(50);
+      });
+
+      it("answers nothing for no budgets, and rejects bad points or a missing TTL", async () => {
+        expect(await store.spend([])).toEqual({ counters: [] });
+        await expect(store.spend([{ key: "b", points: 1.5, ttlMs: 60_000 }])).rejects.toThrow(
+          RangeError,
+        );
+        await expect(store.spend([{ key: "b", points: 1, ttlMs: 0 }])).rejects.toThrow(RangeError);
+        expect(await store.counter("b", 0, 60_000)).toEqual({ count: 0, ttlMs: 0 });
+      });
+    });
+
+    describe("setMany / deleteMany: several keys in one step", () => {
+      it("sets every entry with its own TTL, overwriting what was there", async () => {
+        await store.set("m1", "old", 60_000);
+        await store.setMany([
+          { key: "m1", value: "one", ttlMs: 60_000 },
+          { key: "m2", value: "two", ttlMs: TTL },
+        ]);
+        expect(await store.getMany(["m1", "m2"])).toEqual(["one", "two"]);
+        await h.advance(TTL + 50);
+        expect(await store.getMany(["m1", "m2"])).toEqual(["one", null]);
+      });
+
+      it("writes none of them when one TTL is bad", async () => {
+        await expect(
+          store.setMany([
+            { key: "m1", value: "one", ttlMs: 60_000 },
+            { key: "m2", value: "two", ttlMs: 0 },
+          ]),
+        ).rejects.toThrow(RangeError);
+        expect(await store.getMany(["m1", "m2"])).toEqual([null, null]);
+        await store.setMany([]);
+      });
+
+      it("deletes every key, values and counters alike; absent keys are fine", async () => {
+        await store.set("d1", "one", 60_000);
+        await store.counter("d2", 2, 60_000);
+        await store.set("keep", "kept", 60_000);
+        await store.deleteMany(["d1", "d2", "never"]);
+        expect(await store.getMany(["d1", "keep"])).toEqual([null, "kept"]);
+        expect(await store.counter("d2", 0, 60_000)).toEqual({ count: 0, ttlMs: 0 });
+        await store.deleteMany([]);
+      });
+    });
+
     describe("session index", () => {
       it("lists live members, latest expiry first", async () => {
         const now = h.now();

@@ -1,8 +1,8 @@
 import type { StatementSync } from "node:sqlite";
 import { systemClock, type Clock } from "../../lib/clock";
-import { checkedTtl, messageOf } from "../common.server";
+import { checkedBudgets, checkedTtl, messageOf } from "../common.server";
 import { StoreUnavailableError } from "../errors";
-import type { Counter, Store } from "../types";
+import type { Counter, Spent, Store } from "../types";
 import { openDatabase, type Database } from "./database.server";
 
 export interface SqliteStoreOptions {
@@ -151,6 +151,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   }
 
+  /** One counter step (`counter`'s), inside whatever call or transaction runs it. */
+  function add(key: string, by: number, window: number, now: number): Counter {
+    const row = (
+      by === 0
+        ? sql.counterRead.get(key, now)
+        : by > 0
+          ? sql.counterAdd.get({ key, by, now, expires: now + window })
+          : sql.counterGiveBack.get({ key, by, now })
+    ) as { count: number; expires_at: number } | undefined;
+    if (!row) return { count: 0, ttlMs: 0 };
+    return { count: Number(row.count), ttlMs: Math.max(0, Number(row.expires_at) - now) };
+  }
+
   function sweep(): number {
     const now = clock();
     return transaction(
@@ -234,17 +247,47 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       run("counter", (): Counter => {
         const window = checkedTtl(ttlMs);
         if (!Number.isSafeInteger(by)) throw new RangeError(`by must be a whole number, got ${by}`);
-        const now = clock();
-        const row = (
-          by === 0
-            ? sql.counterRead.get(key, now)
-            : by > 0
-              ? sql.counterAdd.get({ key, by, now, expires: now + window })
-              : sql.counterGiveBack.get({ key, by, now })
-        ) as { count: number; expires_at: number } | undefined;
-        if (!row) return { count: 0, ttlMs: 0 };
-        return { count: Number(row.count), ttlMs: Math.max(0, Number(row.expires_at) - now) };
+        return add(key, by, window, clock());
       }),
+
+    spend: (budgets) =>
+      run("spend", (): Spent => {
+        const checked = checkedBudgets(budgets);
+        const now = clock();
+        // One transaction: one commit for every budget, and no other connection sees a
+        // point that is about to be given back.
+        return transaction(() => {
+          const counters: Counter[] = [];
+          for (const [i, budget] of checked.entries()) {
+            const counter = add(budget.key, 1, budget.ttlMs, now);
+            counters.push(counter);
+            if (counter.count > budget.points) {
+              for (const earlier of checked.slice(0, i)) add(earlier.key, -1, earlier.ttlMs, now);
+              return { counters, refused: i };
+            }
+          }
+          return { counters };
+        });
+      }),
+
+    setMany: (entries) =>
+      run("setMany", () => {
+        const now = clock();
+        const rows = entries.map((e) => [e.key, e.value, now + checkedTtl(e.ttlMs)] as const);
+        transaction(() => {
+          for (const row of rows) sql.set.run(...row);
+        });
+      }),
+
+    deleteMany: (keys) =>
+      run("deleteMany", () =>
+        transaction(() => {
+          for (const key of keys) {
+            sql.delete.run(key);
+            sql.deleteIndex.run(key);
+          }
+        }),
+      ),
 
     indexAdd: (key, member, expiresAtMs, maxMembers) =>
       run("indexAdd", () => {
