@@ -6,7 +6,7 @@ import { describePasskeyError, type PasskeyErrorView } from "../auth/passkey-mes
 import { cleanName, MAX_PASSKEY_NAME, MAX_PASSKEYS_PER_USER } from "../auth/passkey-rules";
 import { passkeyProblem } from "../auth/passkeys.server";
 import { isAuthError } from "../../adapters/errors";
-import { AddPasskey } from "../components/passkeys";
+import { AddPasskey } from "../components/add-passkey";
 import { Button, Card, ErrorAlert, Notice, formatTime } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { hashEmail } from "../lib/log.server";

@@ -12,7 +12,7 @@ import { field, readForm, requestWithForm } from "../auth/form.server";
 import { describePasskeyError } from "../auth/passkey-messages";
 import { deliveryWords } from "../auth/messages";
 import { safeReturnTo } from "../auth/return-to";
-import { PasskeySignIn } from "../components/passkeys";
+import { PasskeySignIn } from "../components/passkey-sign-in";
 import { Button, Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
