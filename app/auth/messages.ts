@@ -120,23 +120,3 @@ export function deliveryWords(delivers: { link: boolean; code: boolean }): {
     ? { what: "a link", button: "Email me a sign-in link" }
     : { what: "a code", button: "Email me a sign-in code" };
 }
-
-/**
- * A sign-in method of the account page in words: people are never shown an adapter id
- * ("local", "workos"). `method` is an identity's method (its provider, else its adapter).
- */
-export function methodWords(method: string): string {
-  switch (method) {
-    case "passkey":
-      return "With a passkey";
-    case "blockid":
-      return "With 1Kosmos BlockID";
-    case "workos":
-      return "By email or your organization's single sign-on";
-    case "local":
-      return "By email link or code";
-    default:
-      // A team's own adapter: every one signs in by email.
-      return "By email";
-  }
-}

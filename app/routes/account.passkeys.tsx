@@ -7,7 +7,8 @@ import { cleanName, MAX_PASSKEY_NAME, MAX_PASSKEYS_PER_USER } from "../auth/pass
 import { passkeyProblem } from "../auth/passkeys.server";
 import { isAuthError } from "../../adapters/errors";
 import { AddPasskey } from "../components/add-passkey";
-import { Button, Card, ErrorAlert, Notice, formatTime } from "../components/ui";
+import { Button, Card, ErrorAlert, Notice } from "../components/ui";
+import { formatTime } from "../lib/format-time";
 import * as ui from "../components/ui.css";
 import { hashEmail } from "../lib/log.server";
 import { describeUserAgent } from "../lib/user-agent";

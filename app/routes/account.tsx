@@ -3,8 +3,8 @@ import type { Route } from "./+types/account";
 import { confirmDeletion, deletionPending, sendDeletionCode } from "../auth/account.server";
 import { requireSession, requireUser } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
-import { methodWords } from "../auth/messages";
-import { Button, Card, Notice, formatTime } from "../components/ui";
+import { Button, Card, Notice } from "../components/ui";
+import { formatTime } from "../lib/format-time";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 
@@ -62,6 +62,27 @@ export async function action({ request }: Route.ActionArgs) {
     return data({ error: words[outcome] }, { status: 400, headers: noStore });
   }
   return data({ error: "Unknown action." }, { status: 400, headers: noStore });
+}
+
+/**
+ * A sign-in method in words: people are never shown an adapter id ("local", "workos").
+ * `method` is an identity's method (its provider, else its adapter). Kept here, its only
+ * use, rather than in ../auth/messages, which the sign-in page ships.
+ */
+function methodWords(method: string): string {
+  switch (method) {
+    case "passkey":
+      return "With a passkey";
+    case "blockid":
+      return "With 1Kosmos BlockID";
+    case "workos":
+      return "By email or your organization's single sign-on";
+    case "local":
+      return "By email link or code";
+    default:
+      // A team's own adapter: every one signs in by email.
+      return "By email";
+  }
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {

@@ -1,7 +1,9 @@
 import { Link } from "react-router";
 import type { Route } from "./+types/dashboard";
 import { requireSession, requireUser } from "../auth/flow.server";
-import { Card, SignOutEverywhere, formatTime } from "../components/ui";
+import { SignOutEverywhere } from "../components/forms";
+import { Card } from "../components/ui";
+import { formatTime } from "../lib/format-time";
 import * as ui from "../components/ui.css";
 
 export const meta: Route.MetaFunction = () => [{ title: "Dashboard" }];

@@ -1,6 +1,7 @@
 import { data } from "react-router";
 import type { Route } from "./+types/dev.mailbox";
-import { Card, formatTime } from "../components/ui";
+import { Card } from "../components/ui";
+import { formatTime } from "../lib/format-time";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 

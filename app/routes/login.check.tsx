@@ -5,7 +5,9 @@ import { signInPageHeaders } from "../auth/headers";
 import { deliveryView, type DeliveryView } from "../auth/delivery.server";
 import { runSignInStep } from "../auth/flow.server";
 import { deliveryWords } from "../auth/messages";
-import { Button, Card, CodeForm, ErrorAlert, formatTime } from "../components/ui";
+import { CodeForm } from "../components/forms";
+import { Button, Card, ErrorAlert } from "../components/ui";
+import { formatTime } from "../lib/format-time";
 import * as ui from "../components/ui.css";
 import { getServices } from "../services.server";
 

@@ -2,7 +2,8 @@ import { data, Link, redirect, useActionData, useNavigation } from "react-router
 import type { Route } from "./+types/login.mfa";
 import { signInPageHeaders } from "../auth/headers";
 import { runSignInStep } from "../auth/flow.server";
-import { Card, CodeForm, ErrorAlert, Notice } from "../components/ui";
+import { CodeForm } from "../components/forms";
+import { Card, ErrorAlert, Notice } from "../components/ui";
 import * as ui from "../components/ui.css";
 import * as styles from "./login.mfa.css";
 import { getServices } from "../services.server";
