@@ -7,6 +7,7 @@ import { createServices } from "../../app/services.server";
 import { MemoryStore } from "../../app/store/memory.server";
 import { callRoute, CookieJar, createTestApp, postForm } from "../support/auth";
 import { waitForDelivery } from "../support/delivery";
+import { startFaultSmtp } from "../support/fault-smtp";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
 
 let sink: SmtpSink;
@@ -62,6 +63,53 @@ describe("mail over real SMTP", () => {
     } finally {
       await app.close();
     }
+  });
+
+  describe("connections to the relay", () => {
+    const message = (to: string) => ({
+      to,
+      subject: "Sign in",
+      text: "Your code: 123456",
+      html: "<p>Your code: 123456</p>",
+    });
+
+    it("reuses one connection for messages sent one after another", async () => {
+      // A relay that passes every connection to the sink, and counts them.
+      const relay = await startFaultSmtp("451", sink);
+      await relay.heal();
+      const mailer = new SmtpMailer({ url: relay.url, from: "Sign in <login@example.com>" });
+      try {
+        for (let i = 0; i < 5; i++) await mailer.send(message(`reuse-${i}@example.com`));
+        await sink.waitForEmailTo("reuse-4@example.com");
+        expect(relay.connections).toBe(1);
+      } finally {
+        mailer.close();
+        await relay.close();
+      }
+    });
+
+    it("after refusals, sends the next messages on new connections", async () => {
+      // The relay answers 451 on every connection opened before it heals; a connection
+      // that refused once is never asked again.
+      const relay = await startFaultSmtp("451", sink);
+      const mailer = new SmtpMailer({ url: relay.url, from: "Sign in <login@example.com>" });
+      const burst = (prefix: string) =>
+        Array.from({ length: 4 }, (_, i) => mailer.send(message(`${prefix}-${i}@example.com`)));
+      try {
+        for (const refused of await Promise.allSettled(burst("refused"))) {
+          expect(refused).toMatchObject({
+            status: "rejected",
+            reason: { failure: "4xx:451", transient: true },
+          });
+        }
+        await relay.heal();
+        await Promise.all(burst("after-refusal"));
+        await sink.waitForEmailTo("after-refusal-3@example.com");
+      } finally {
+        mailer.close();
+        await relay.close();
+      }
+    });
   });
 
   describe("the sender's name", () => {
