@@ -51,6 +51,11 @@ export async function startSmtpSink(
       });
     },
   });
+  // A client that vanishes resets its connection: a server process killed (kill -9) while
+  // its pooled connection to the sink is open. Normal for a relay; anything else is not.
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "ECONNRESET" && error.code !== "EPIPE") console.error("[smtp-sink]", error);
+  });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const port = (server.server.address() as AddressInfo).port;
   const lastEmailTo = (address: string) =>
