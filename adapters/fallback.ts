@@ -90,17 +90,20 @@ export function withFallback(
       return target.verify(proof, context);
     },
   };
-  // The second factor belongs to the adapter whose verify asked for it.
-  if (primary.verifySecondFactor || fallback.verifySecondFactor) {
+  // The second factor belongs to the adapter whose verify asked for it; without a name, the
+  // first member that has one.
+  const secondFactors = both.flatMap((adapter) =>
+    adapter.verifySecondFactor
+      ? [{ adapter, verify: adapter.verifySecondFactor.bind(adapter) }]
+      : [],
+  );
+  const [firstFactor] = secondFactors;
+  if (firstFactor) {
     combined.verifySecondFactor = (state, code, context) => {
-      const able = both.filter((adapter) => adapter.verifySecondFactor);
-      const target =
-        (context.adapter
-          ? able.find((adapter) => answersFor(adapter, context.adapter as string))
-          : undefined) ?? able[0];
-      if (!target?.verifySecondFactor)
-        return Promise.reject(new AuthError("expired", "No second factor is pending"));
-      return target.verifySecondFactor(state, code, context);
+      const named = context.adapter
+        ? secondFactors.find(({ adapter }) => answersFor(adapter, context.adapter as string))
+        : undefined;
+      return (named ?? firstFactor).verify(state, code, context);
     };
   }
   const ender = both.find((adapter) => adapter.endSession);

@@ -111,6 +111,11 @@ describe("withFallback: start", () => {
     expect(combined.delivers).toEqual({ link: true, code: true });
     expect(withFallback(fake("a", linkOnly), fake("b", linkOnly)).name).toBe("a+b");
   });
+
+  it("delivers only what a member can: two link adapters send no code, two code adapters no link", () => {
+    expect(withFallback(fake("a", linkOnly), fake("b", linkOnly)).delivers).toEqual(linkOnly);
+    expect(withFallback(fake("a", codeOnly), fake("b", codeOnly)).delivers).toEqual(codeOnly);
+  });
 });
 
 describe("withFallback: verify routes the proof to the adapter that issued it", () => {
@@ -169,6 +174,7 @@ describe("withFallback: verify routes the proof to the adapter that issued it", 
     const combined = withFallback(fake("a", codeOnly), fake("b", codeOnly));
     const error = await failure(combined.verify({ kind: "link", token: "t" }, { adapter: "a" }));
     expect(error.code).toBe("invalid");
+    expect(error.message).toMatch(/issues this kind of proof/);
   });
 
   it("nested fallbacks route to the inner member the cookie names", async () => {
@@ -179,6 +185,23 @@ describe("withFallback: verify routes the proof to the adapter that issued it", 
     const identity = await combined.verify({ kind: "link", token: "t" }, { adapter: "b" });
     expect(identity.adapter).toBe("b");
     expect(a.calls).toEqual([]);
+    expect(c.calls).toEqual([]);
+  });
+
+  it("a nested fallback in second place gets the proofs of its members, not the first adapter", async () => {
+    const a = fake("a", { link: true, code: true });
+    const b = fake("b", { link: true, code: true });
+    const c = fake("c", { link: true, code: true });
+    const combined = withFallback(c, withFallback(a, b));
+    for (const name of ["a", "b"]) {
+      const identity = await combined.verify({ kind: "link", token: "t" }, { adapter: name });
+      expect(identity.adapter).toBe(name);
+    }
+    expect(c.calls).toEqual([]);
+    // The combined adapter answers for its own name too.
+    expect((await combined.verify({ kind: "link", token: "t" }, { adapter: "a+b" })).adapter).toBe(
+      "a",
+    );
     expect(c.calls).toEqual([]);
   });
 });
@@ -209,5 +232,103 @@ describe("withFallback: sendCode (email me a code instead)", () => {
     expect(
       (await failure(Promise.resolve(combined.sendCode?.("ada@example.com", context)))).code,
     ).toBe("rate_limited");
+  });
+});
+
+/** `fake` with a second-factor step that answers in its own name. */
+function withSecondFactor(adapter: Fake): Fake {
+  adapter.verifySecondFactor = async (state, code) => {
+    adapter.calls.push(`secondFactor:${state}:${code}`);
+    return { id: `${adapter.name}-id`, email: "ada@example.com", adapter: adapter.name };
+  };
+  return adapter;
+}
+
+describe("withFallback: verifySecondFactor goes to the adapter whose verify asked for it", () => {
+  it("is absent when neither member has a second factor", () => {
+    expect(
+      withFallback(fake("a", linkOnly), fake("b", codeOnly)).verifySecondFactor,
+    ).toBeUndefined();
+  });
+
+  it("is present when only the fallback has one, and reaches it", async () => {
+    const secondary = withSecondFactor(fake("codes", codeOnly));
+    const combined = withFallback(fake("links", linkOnly), secondary);
+    const identity = await combined.verifySecondFactor?.("step", "123456", { adapter: "codes" });
+    expect(identity?.adapter).toBe("codes");
+    expect(secondary.calls).toEqual(["secondFactor:step:123456"]);
+  });
+
+  it("when both have one, the member the pending cookie names gets it", async () => {
+    const primary = withSecondFactor(fake("p", linkOnly));
+    const secondary = withSecondFactor(fake("s", codeOnly));
+    const combined = withFallback(primary, secondary);
+    expect((await combined.verifySecondFactor?.("x", "111111", { adapter: "s" }))?.adapter).toBe(
+      "s",
+    );
+    expect((await combined.verifySecondFactor?.("x", "111111", { adapter: "p" }))?.adapter).toBe(
+      "p",
+    );
+    expect(primary.calls).toEqual(["secondFactor:x:111111"]);
+    expect(secondary.calls).toEqual(["secondFactor:x:111111"]);
+  });
+
+  it("without a name, or naming a member without one, the first member that has one gets it", async () => {
+    const primary = fake("p", linkOnly);
+    const secondary = withSecondFactor(fake("s", codeOnly));
+    const combined = withFallback(primary, secondary);
+    expect((await combined.verifySecondFactor?.("x", "222222", {}))?.adapter).toBe("s");
+    expect((await combined.verifySecondFactor?.("x", "222222", { adapter: "p" }))?.adapter).toBe(
+      "s",
+    );
+    expect(primary.calls).toEqual([]);
+  });
+
+  it("a nested member named by the cookie gets it", async () => {
+    const a = withSecondFactor(fake("a", linkOnly));
+    const b = withSecondFactor(fake("b", codeOnly));
+    const c = withSecondFactor(fake("c", codeOnly));
+    const combined = withFallback(c, withFallback(a, b));
+    expect((await combined.verifySecondFactor?.("x", "333333", { adapter: "b" }))?.adapter).toBe(
+      "b",
+    );
+    expect(c.calls).toEqual([]);
+  });
+});
+
+describe("withFallback: provider sign-out goes to the first member that has it", () => {
+  it("is absent when neither member ends sessions", () => {
+    const combined = withFallback(fake("a", linkOnly), fake("b", codeOnly));
+    expect(combined.endSession).toBeUndefined();
+    expect(combined.endAllSessions).toBeUndefined();
+  });
+
+  it("reaches the member that ends sessions, even when it is the fallback", async () => {
+    const primary = fake("p", linkOnly);
+    const secondary = fake("s", codeOnly);
+    secondary.endSession = async (session) => {
+      secondary.calls.push(`endSession:${session.id}:${session.userId}`);
+    };
+    secondary.endAllSessions = async (userId) => {
+      secondary.calls.push(`endAllSessions:${userId}`);
+    };
+    const combined = withFallback(primary, secondary);
+    await combined.endSession?.({ id: "sid", userId: "user" });
+    await combined.endAllSessions?.("user");
+    expect(secondary.calls).toEqual(["endSession:sid:user", "endAllSessions:user"]);
+  });
+
+  it("when both end sessions, the primary's is used", async () => {
+    const primary = fake("p", linkOnly);
+    const secondary = fake("s", codeOnly);
+    for (const adapter of [primary, secondary]) {
+      adapter.endSession = async () => void adapter.calls.push("endSession");
+      adapter.endAllSessions = async () => void adapter.calls.push("endAllSessions");
+    }
+    const combined = withFallback(primary, secondary);
+    await combined.endSession?.({ id: "sid", userId: "user" });
+    await combined.endAllSessions?.("user");
+    expect(primary.calls).toEqual(["endSession", "endAllSessions"]);
+    expect(secondary.calls).toEqual([]);
   });
 });
