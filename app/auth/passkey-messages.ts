@@ -1,6 +1,5 @@
 import type { ErrorView } from "./messages";
 import { describeError } from "./messages";
-import { MAX_PASSKEYS_PER_USER } from "./passkey-rules";
 
 /**
  * Why adding or using a passkey failed, as far as the person needs to know (the reasons of
@@ -13,26 +12,13 @@ export interface PasskeyErrorView extends ErrorView {
   problem?: PasskeyProblem;
 }
 
-/** Words for a failed passkey sign-in or registration: for people, not engineers. */
+/**
+ * Words for a failed passkey sign-in, and for what a registration shares with it (an
+ * expired challenge, a refusal): for people, not engineers. Registration's own problems
+ * have theirs in ./passkey-registration-messages.
+ */
 export function describePasskeyError(error: PasskeyErrorView): { title: string; message: string } {
   switch (error.problem) {
-    case "limit":
-      return {
-        title: "You have the most passkeys you can keep",
-        message: `You can keep up to ${MAX_PASSKEYS_PER_USER} passkeys. Remove one you no longer use to add another.`,
-      };
-    case "already_registered":
-      return {
-        title: "This passkey is already saved",
-        message:
-          "Your device already has a passkey for this site. You can use it to sign in, or remove it below first.",
-      };
-    case "not_discoverable":
-      return {
-        title: "This device can't keep a passkey for you",
-        message:
-          "It can only be used together with a password, which this site doesn't have. Try your phone, computer or password manager instead.",
-      };
     case "no_challenge":
       return {
         title: "That took too long",

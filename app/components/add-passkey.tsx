@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import type * as WebAuthnBrowserModule from "@simplewebauthn/browser";
 import { useSubmit } from "react-router";
-import { describePasskeyError } from "../auth/passkey-messages";
+import { describePasskeyRegistrationError } from "../auth/passkey-registration-messages";
 import { Button } from "./ui";
 import * as ui from "./ui.css";
 import { fetchOptions, useWebAuthnSupport } from "./webauthn";
@@ -44,7 +44,7 @@ export function AddPasskey({ full }: { full: boolean }) {
   if (full) {
     return (
       <p className={ui.muted}>
-        {describePasskeyError({ code: "invalid", problem: "limit" }).message}
+        {describePasskeyRegistrationError({ code: "invalid", problem: "limit" }).message}
       </p>
     );
   }
@@ -63,7 +63,7 @@ export function AddPasskey({ full }: { full: boolean }) {
         fetchOptions<RegistrationOptions>("/account/passkeys/options"),
       ]);
       if ("error" in got) {
-        setMessage(describePasskeyError(got.error).message);
+        setMessage(describePasskeyRegistrationError(got.error).message);
         return;
       }
       const credential = await lib.startRegistration({ optionsJSON: got.options });

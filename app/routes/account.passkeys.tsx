@@ -2,7 +2,8 @@ import { data, Form, Link, redirect, useActionData } from "react-router";
 import type { Route } from "./+types/account.passkeys";
 import { requireSession, requireUser } from "../auth/flow.server";
 import { field, readForm } from "../auth/form.server";
-import { describePasskeyError, type PasskeyErrorView } from "../auth/passkey-messages";
+import type { PasskeyErrorView } from "../auth/passkey-messages";
+import { describePasskeyRegistrationError } from "../auth/passkey-registration-messages";
 import { cleanName, MAX_PASSKEY_NAME, MAX_PASSKEYS_PER_USER } from "../auth/passkey-rules";
 import { passkeyProblem } from "../auth/passkeys.server";
 import { isAuthError } from "../../adapters/errors";
@@ -137,7 +138,7 @@ export default function AccountPasskeys({ loaderData }: Route.ComponentProps) {
       </p>
       {done && !actionData ? <Notice tone="success">{done}</Notice> : null}
       {error ? (
-        <ErrorAlert error={error} id="passkey-error" describe={describePasskeyError} />
+        <ErrorAlert error={error} id="passkey-error" describe={describePasskeyRegistrationError} />
       ) : null}
       {message ? <Notice tone="danger">{message}</Notice> : null}
       {passkeys.length === 0 ? (
