@@ -89,10 +89,6 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     adapter: "local",
   });
 
-  async function retire(record: LoginRecord, why: Gone): Promise<void> {
-    await store.set(goneKey(record.id), why, keepMs);
-  }
-
   /**
    * Why the record `recordId` is no longer there. `mine`: it is the sign-in this browser
    * asked for (its pending cookie names it), so when nothing says "used" or "too many", its
@@ -114,17 +110,16 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     return (await load(emailKey(email)))?.id === context.ref;
   }
 
-  /** Consume the record: of concurrent callers exactly one gets it back (S3). */
-  async function consume(key: string, record: LoginRecord): Promise<void> {
-    const taken = await store.take(key);
-    const current = taken ? (JSON.parse(taken) as LoginRecord) : null;
-    if (current?.id !== record.id) {
-      // Someone else consumed it first, or a newer request replaced it meanwhile.
-      if (current)
-        await store.set(key, taken as string, Math.max(1, current.expiresAt + graceMs - clock()));
-      throw await goneReason(record.id);
-    }
-    await retire(record, "used");
+  /**
+   * Consume the record, as read (`raw`), and mark it used, in one step: of concurrent
+   * callers exactly one finds it unchanged and removes it (S3). A newer request's record
+   * that replaced it meanwhile is left alone, and this one is then not marked used.
+   */
+  async function consume(key: string, raw: string, record: LoginRecord): Promise<void> {
+    const won = await store.swap(key, raw, [
+      { key: goneKey(record.id), value: "used" satisfies Gone, ttlMs: keepMs },
+    ]);
+    if (!won) throw await goneReason(record.id);
   }
 
   async function start(email: string, context: StartContext): Promise<StartResult> {
@@ -174,8 +169,13 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
   }
 
   async function load(key: string): Promise<LoginRecord | null> {
+    return (await loadRaw(key))?.record ?? null;
+  }
+
+  /** The record with its stored text, which `swap` compares so that only it is consumed. */
+  async function loadRaw(key: string): Promise<{ record: LoginRecord; raw: string } | null> {
     const raw = await store.get(key);
-    return raw ? (JSON.parse(raw) as LoginRecord) : null;
+    return raw ? { record: JSON.parse(raw) as LoginRecord, raw } : null;
   }
 
   async function verifyLink(token: string, context: VerifyContext): Promise<Identity> {
@@ -189,8 +189,14 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
       throw new AuthError("invalid", "Unknown link");
     }
     const index = JSON.parse(rawIndex) as TokenIndex;
-    const record = await load(index.emailKey);
-    if (!record || record.id !== index.recordId || !safeEqual(record.token, hash("token", token))) {
+    const loaded = await loadRaw(index.emailKey);
+    const record = loaded?.record;
+    if (
+      !loaded ||
+      !record ||
+      record.id !== index.recordId ||
+      !safeEqual(record.token, hash("token", token))
+    ) {
       // Consumed, killed, or superseded by a newer request for the same address (S4).
       throw await goneReason(index.recordId, index.recordId === context.ref);
     }
@@ -200,7 +206,7 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     if (!context.nonceHash || !safeEqual(record.nonce, context.nonceHash)) {
       throw new AuthError("not_same_browser", "Confirmed from another browser");
     }
-    await consume(index.emailKey, record);
+    await consume(index.emailKey, loaded.raw, record);
     return identityFor(record.email);
   }
 
@@ -211,12 +217,15 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
   ): Promise<Identity> {
     if (!/^\d{6}$/.test(code)) throw new AuthError("invalid", "A code is six digits");
     const key = emailKey(email);
-    const record = await load(key);
+    const loaded = await loadRaw(key);
     // The address is the one this browser asked for: a missing or newer record means its
     // own sign-in is over (expired, replaced from another browser, or lost).
     // (A throttled request's pending cookie has no ref: no record was ever made for it.)
     const mine = Boolean(context.ref) && context.email === email;
-    if (!record || (mine && record.id !== context.ref)) throw await goneReason(context.ref, mine);
+    if (!loaded || (mine && loaded.record.id !== context.ref)) {
+      throw await goneReason(context.ref, mine);
+    }
+    const { record, raw } = loaded;
     // The code, like the link, works only in the browser that asked for it (S8): someone who
     // reads a fresh code cannot start a sign-in of their own and use it. Such tries can
     // never succeed, so they are not counted against the person's five.
@@ -233,13 +242,16 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     if (clock() > record.expiresAt) throw new AuthError("expired", "The code has expired");
     if (!safeEqual(record.code, hash(`code:${record.id}`, code))) {
       if (tries >= maxAttempts) {
-        await store.delete(key);
-        await retire(record, "too_many_attempts");
+        // The last try kills the record and says why in one step. Should a right try in
+        // flight have consumed it first, it stays "used", which is then the truth.
+        await store.swap(key, raw, [
+          { key: goneKey(record.id), value: "too_many_attempts" satisfies Gone, ttlMs: keepMs },
+        ]);
         throw new AuthError("too_many_attempts", "Too many wrong codes");
       }
       throw new AuthError("invalid", "Wrong code");
     }
-    await consume(key, record);
+    await consume(key, raw, record);
     return identityFor(record.email);
   }
 

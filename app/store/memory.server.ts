@@ -165,6 +165,19 @@ export class MemoryStore implements Store {
     for (const key of keys) this.#entries.delete(key);
   }
 
+  async swap(
+    key: string,
+    expected: string,
+    entries: readonly { key: string; value: string; ttlMs: number }[],
+  ): Promise<boolean> {
+    for (const { ttlMs } of entries) checkedTtl(ttlMs);
+    // No await between the comparison, the delete and the writes: one step in this process.
+    if (this.#live(key)?.value !== expected) return false;
+    this.#entries.delete(key);
+    for (const { key: other, value, ttlMs } of entries) this.#put(other, value, ttlMs);
+    return true;
+  }
+
   async indexAdd(
     key: string,
     member: string,

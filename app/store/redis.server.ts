@@ -101,6 +101,14 @@ return {n, redis.call('PTTL', KEYS[1])}`,
    * back (never creating or reviving one) and it stops. Answers the refusing key's number (0:
    * none) and each count and PTTL reached.
    */
+  /**
+   * `swap`: when KEYS[1] holds the string ARGV[1], DEL it and SET each further key to its
+   * (value, ttl) pair from ARGV; 1 when it did, 0 when nothing changed.
+   */
+  plsSwap: `if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 2], 'PX', ARGV[2 * i - 1]) end
+return 1`,
   plsSpend: `local out = {}
 for i = 1, #KEYS do
   local n = redis.call('INCRBY', KEYS[i], 1)
@@ -137,6 +145,8 @@ interface ScriptCommands {
   /** Called with the number of keys, the keys, then (points, ttl) per key. */
   plsSpend(...args: Array<string | number>): Promise<[number, number[]]>;
   plsIndexMembers(key: string): Promise<string[]>;
+  /** Called with the number of keys, the keys, the expected value, then (value, ttl) per further key. */
+  plsSwap(...args: Array<string | number>): Promise<number>;
 }
 
 /**
@@ -162,8 +172,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const prefix = options.prefix ?? "pls:";
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   for (const [name, lua] of Object.entries(SCRIPTS)) {
-    // plsSpend takes any number of keys: its callers pass how many.
-    client.defineCommand(name, name === "plsSpend" ? { lua } : { numberOfKeys: 1, lua });
+    // plsSpend and plsSwap take any number of keys: their callers pass how many.
+    const anyKeys = name === "plsSpend" || name === "plsSwap";
+    client.defineCommand(name, anyKeys ? { lua } : { numberOfKeys: 1, lua });
   }
   const scripts = client as unknown as ScriptCommands;
   watch(client);
@@ -234,6 +245,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           `Redis MULTI SET failed: ${failed ? messageOf(failed) : "discarded"}`,
         );
       }
+    },
+
+    async swap(key, expected, entries) {
+      const sets = entries.map((e) => [k(e.key), e.value, checkedTtl(e.ttlMs)] as const);
+      // One script: the comparison, the DEL and the SETs are one atomic step (S3).
+      const swapped = await run("swap", () =>
+        scripts.plsSwap(
+          1 + sets.length,
+          k(key),
+          ...sets.map(([other]) => other),
+          expected,
+          ...sets.flatMap(([, value, px]) => [value, px]),
+        ),
+      );
+      return Number(swapped) === 1;
     },
 
     async deleteMany(keys) {

@@ -58,6 +58,18 @@ export interface Store {
   /** Several `delete`s as one step (one transaction, one DEL); absent keys are no-ops. */
   deleteMany(keys: readonly string[]): Promise<void>;
   /**
+   * Atomically: when the value at `key` is exactly `expected` (and live), delete it and
+   * write `entries` as `setMany` would, and answer true; otherwise change nothing and answer
+   * false. Of concurrent `swap`s of one key, at most one answers true: single use (S3) with
+   * the record of that use written in the same step (one transaction, one Lua script), and
+   * a value that changed since it was read (a newer sign-in) is never consumed.
+   */
+  swap(
+    key: string,
+    expected: string,
+    entries: readonly { key: string; value: string; ttlMs: number }[],
+  ): Promise<boolean>;
+  /**
    * Add `member` to the index at `key` (a set ordered by expiry), or move its expiry to
    * `expiresAtMs` (epoch ms) if already there. In the same atomic step, members whose expiry
    * has passed are dropped and only the `maxMembers` with the latest expiry are kept, so an

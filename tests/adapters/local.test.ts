@@ -191,6 +191,19 @@ function observed(inner: Store, before: Partial<Record<keyof Store, () => Promis
   return { store, calls, before };
 }
 
+/** An adapter on a store that lists the calls made to it, in order. */
+function probed() {
+  const probe = { calls: [] as string[] };
+  const local = setup({
+    wrap: (inner) => {
+      const o = observed(inner);
+      probe.calls = o.calls;
+      return o.store;
+    },
+  });
+  return { local, probe };
+}
+
 const OTHER_NONCE = sha256Hex("another browser's nonce");
 
 describe("configuration", () => {
@@ -319,14 +332,7 @@ describe("links: the answer for each way a link can fail", () => {
   const linkProof = (token: string) => ({ kind: "link" as const, token });
 
   it("an empty or overlong token is refused without asking the store; 200 characters are looked up", async () => {
-    const probe = { calls: [] as string[] };
-    const local = setup({
-      wrap: (inner) => {
-        const o = observed(inner);
-        probe.calls = o.calls;
-        return o.store;
-      },
-    });
+    const { local, probe } = probed();
     const context = { nonceHash: NONCE };
     for (const token of ["", "x".repeat(201), "x".repeat(10_000)]) {
       const error = await failureOf(local.adapter.verify(linkProof(token), context));
@@ -546,21 +552,51 @@ describe("S2 a link and a code work until the very millisecond they expire", () 
   }
 });
 
+describe("S3 S10 the store steps of a code check", () => {
+  it("a right code: one read, the try counted, then consumed and marked used in one step", async () => {
+    const { local, probe } = probed();
+    const { code, result } = await local.start();
+    probe.calls.length = 0;
+    const context: VerifyContext = { nonceHash: NONCE, ref: result.ref };
+    expect(await outcome(local.adapter, codeProof(code), context)).toBe(`signed in as ${EMAIL}`);
+    expect(probe.calls).toEqual(["get", "increment", "swap"]);
+    const again = await failureOf(local.adapter.verify(codeProof(code), context));
+    expect(again.code).toBe("used");
+  });
+
+  it("the last wrong try: the record dies and says why in one step", async () => {
+    const { local, probe } = probed();
+    const { code, result } = await local.start();
+    const wrong = code === "000000" ? "111111" : "000000";
+    const context: VerifyContext = { nonceHash: NONCE, ref: result.ref };
+    for (let i = 1; i < 5; i++) await failureOf(local.adapter.verify(codeProof(wrong), context));
+    probe.calls.length = 0;
+    const last = await failureOf(local.adapter.verify(codeProof(wrong), context));
+    expect(last.code).toBe("too_many_attempts");
+    expect(probe.calls).toEqual(["get", "increment", "swap"]);
+    // Even the right code is refused now, and the reason stays "too many" (S10).
+    const after = await failureOf(local.adapter.verify(codeProof(code), context));
+    expect(after.code).toBe("too_many_attempts");
+    expect(probe.calls.slice(3)).toEqual(["get", "get"]);
+  });
+});
+
 describe("S3/S4 a sign-in replaced while its code is being checked", () => {
-  it("is refused, and the newer sign-in is put back for its own lifetime", async () => {
+  it("is refused, and the newer sign-in is left untouched, usable for its own lifetime", async () => {
     const hooks: Partial<Record<keyof Store, () => Promise<void>>> = {};
     const local = setup({ wrap: (inner) => observed(inner, hooks).store });
     const older = await local.start();
     let newer: Awaited<ReturnType<typeof local.start>> | undefined;
     // Between the check of the older code and its consumption, the address asks again.
-    hooks.take = async () => {
+    hooks.swap = async () => {
       newer = await local.start(EMAIL, OTHER_NONCE);
     };
     const error = await failureOf(
       local.adapter.verify(codeProof(older.code), { nonceHash: NONCE, ref: older.result.ref }),
     );
     expect([error.code, error.message]).toEqual(["invalid", "No pending sign-in matches"]);
-    // The newer one was taken out by that consumption and put back: still usable near its end.
+    // The consumption compares the record as read: the newer one is never taken out, and
+    // stays usable near its end.
     local.advance(599_000);
     const context: VerifyContext = { nonceHash: OTHER_NONCE, ref: newer!.result.ref };
     expect(await outcome(local.adapter, codeProof(newer!.code), context)).toBe(
@@ -568,11 +604,11 @@ describe("S3/S4 a sign-in replaced while its code is being checked", () => {
     );
   });
 
-  it("puts the newer sign-in back only until its expiry plus the grace", async () => {
+  it("leaves the newer sign-in its own expiry plus the grace, no longer", async () => {
     const hooks: Partial<Record<keyof Store, () => Promise<void>>> = {};
     const local = setup({ graceSeconds: 0, wrap: (inner) => observed(inner, hooks).store });
     const older = await local.start();
-    hooks.take = async () => {
+    hooks.swap = async () => {
       local.advance(1_000);
       await local.start(EMAIL, OTHER_NONCE);
     };

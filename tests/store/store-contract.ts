@@ -320,6 +320,47 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       });
     });
 
+    describe("S3 swap: consume a value as read, and record it, in one step", () => {
+      const used = [{ key: "gone", value: "used", ttlMs: 60_000 }];
+
+      it("deletes the value and writes the entries when the value is the one read", async () => {
+        await store.set("rec", "v1", 60_000);
+        expect(await store.swap("rec", "v1", used)).toBe(true);
+        expect(await store.getMany(["rec", "gone"])).toEqual([null, "used"]);
+      });
+
+      it("changes nothing when the value changed, is absent or has expired", async () => {
+        await store.set("rec", "v2", 60_000);
+        expect(await store.swap("rec", "v1", used)).toBe(false);
+        expect(await store.swap("never", "v1", used)).toBe(false);
+        await store.set("short", "v1", TTL);
+        await h.advance(TTL + 50);
+        expect(await store.swap("short", "v1", used)).toBe(false);
+        expect(await store.getMany(["rec", "gone"])).toEqual(["v2", null]);
+      });
+
+      it("of 50 concurrent swaps of one value, exactly one wins", async () => {
+        await store.set("race", "prize", 60_000);
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.swap("race", "prize", [{ key: `won:${i}`, value: "1", ttlMs: 60_000 }]),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const marks = await store.getMany(Array.from({ length: 50 }, (_, i) => `won:${i}`));
+        expect(marks.filter((m) => m === "1")).toHaveLength(1);
+        expect(await store.get("race")).toBeNull();
+      });
+
+      it("writes nothing and keeps the value when one TTL is bad", async () => {
+        await store.set("rec", "v1", 60_000);
+        await expect(
+          store.swap("rec", "v1", [{ key: "gone", value: "used", ttlMs: 0 }]),
+        ).rejects.toThrow(RangeError);
+        expect(await store.getMany(["rec", "gone"])).toEqual(["v1", null]);
+      });
+    });
+
     describe("session index", () => {
       it("lists live members, latest expiry first", async () => {
         const now = h.now();

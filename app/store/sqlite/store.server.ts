@@ -63,6 +63,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     // One statement: of concurrent takes (in any process) exactly one deletes the row.
     take: db.prepare("DELETE FROM store_values WHERE key = ? RETURNING value, expires_at"),
     delete: db.prepare("DELETE FROM store_values WHERE key = ?"),
+    // `swap`'s first half: deletes the row only while it holds the value the caller read.
+    deleteIfValue: db.prepare(
+      "DELETE FROM store_values WHERE key = ? AND value = ? AND expires_at > ? RETURNING key",
+    ),
     deleteIndex: db.prepare("DELETE FROM store_index WHERE key = ?"),
     counterRead: db.prepare(
       `SELECT CAST(value AS INTEGER) AS count, expires_at FROM store_values
@@ -288,6 +292,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           }
         }),
       ),
+
+    swap: (key, expected, entries) =>
+      run("swap", () => {
+        const now = clock();
+        const rows = entries.map((e) => [e.key, e.value, now + checkedTtl(e.ttlMs)] as const);
+        // One transaction: the row goes and the entries arrive in one commit, or nothing does.
+        return transaction(() => {
+          if (sql.deleteIfValue.get(key, expected, now) === undefined) return false;
+          for (const row of rows) sql.set.run(...row);
+          return true;
+        });
+      }),
 
     indexAdd: (key, member, expiresAtMs, maxMembers) =>
       run("indexAdd", () => {
