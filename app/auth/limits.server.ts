@@ -154,11 +154,14 @@ export function createSignInLimits(options: SignInLimitsOptions): SignInLimits {
    * apart whatever the store's latency or the instances' clock skew. A window with under a
    * second (or a quarter of its length) left is left alone: it could end, and a new one
    * start, between the read and the give-back, which would then go to the wrong window.
+   * A counter at zero gets nothing, receipt or not: below zero it would be a send more than
+   * the budget.
    */
   const giveBack = async (b: Budget, hash: string, endsAt: number | undefined) => {
+    const { count, ttlMs } = await add(b, hash, 0);
+    if (count <= 0) return;
     if (endsAt !== undefined) {
-      const { count, ttlMs } = await add(b, hash, 0);
-      if (count <= 0 || ttlMs < Math.min(REFUND_MARGIN_MS, b.windowMs / 4)) return;
+      if (ttlMs < Math.min(REFUND_MARGIN_MS, b.windowMs / 4)) return;
       if (Math.abs(clock() + ttlMs - endsAt) > b.windowMs / 2) return;
     }
     await add(b, hash, -1);

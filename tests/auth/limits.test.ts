@@ -489,6 +489,57 @@ describe("S11 S32 refunds, skipped spacing and settings (memory store)", () => {
     expect(await limits.allowSend(to, ip)).toEqual(allowed);
   });
 
+  it("S32 a send is given back once: a second refund, with or without its receipt, adds no send", async () => {
+    for (const receipt of [true, false]) {
+      const { limits } = memory.create({ emailSpacingSeconds: 0, emailPerHour: 1, ipPerHour: 1 });
+      const to = email();
+      const sent = await limits.allowSend(to, ip);
+      const refund = receipt && sent.allowed ? { spent: sent.spent } : {};
+      await limits.refundSend(to, ip, refund);
+      await limits.refundSend(to, ip, refund);
+      expect(await limits.allowSend(to, ip), `receipt: ${receipt}`).toEqual(allowed);
+      expect(refusedFor(await limits.allowSend(to, ip)), `receipt: ${receipt}`).toBe(
+        "email_hourly",
+      );
+    }
+  });
+
+  it("S32 a window with under a second (or a quarter of itself) left gets no refund", async () => {
+    // [window s, ms passed before the refund, given back?, with its receipt?]
+    const cases: Array<[number, number, boolean, boolean?]> = [
+      [60, 59_500, false], // 500 ms left of a minute: under a second
+      [60, 59_000, true], // exactly a second left
+      [2, 1_500, true], // a 2 s window: a quarter of it (500 ms) is the margin, and is left
+      [2, 1_600, false],
+      // No receipt (no window to tell apart): given back whatever is left.
+      [60, 59_500, true, false],
+    ];
+    for (const [seconds, passed, given, receipt = true] of cases) {
+      const { limits, advance } = memory.create({
+        emailSpacingSeconds: 0,
+        emailPerHour: 1,
+        hourSeconds: seconds,
+      });
+      const to = email();
+      const sent = await limits.allowSend(to, undefined);
+      await advance(passed);
+      await limits.refundSend(to, undefined, receipt && sent.allowed ? { spent: sent.spent } : {});
+      const next = await limits.allowSend(to, undefined);
+      expect(next.allowed, `${seconds} s window, refund after ${passed} ms`).toBe(given);
+    }
+  });
+
+  it("S32 a refund gives back only the budgets its receipt names", async () => {
+    const { limits } = memory.create({ emailPerHour: 3 });
+    const to = email();
+    expect(await limits.allowSend(to, ip)).toEqual(allowed);
+    // A second send that skipped the spacing: its receipt has no spacing window in it.
+    const second = await limits.allowSend(to, ip, { skipSpacing: true });
+    await limits.refundSend(to, ip, { spent: second.allowed ? second.spent : {} });
+    // The first send's spacing is still spent.
+    expect(refusedFor(await limits.allowSend(to, ip))).toBe("email_spacing");
+  });
+
   it("S10 a locked address gets no email either", async () => {
     const { limits } = memory.create({ lockoutFailures: 1 });
     const who = email();
@@ -526,6 +577,16 @@ describe("S11 S32 refunds, skipped spacing and settings (memory store)", () => {
       expect(await limits.allowSend(email(), a), a).toEqual(allowed);
       expect(refusedFor(await limits.allowSend(email(), b)), `${a} then ${b}`).toBe("ip");
     }
+  });
+
+  it("S12 a client address over 64 characters is an unknown IP, even one that a zone id made long", async () => {
+    const { limits } = memory.create({ ipPerHour: 1 });
+    const long = `fe80::1%${"a".repeat(60)}`;
+    expect(await limits.allowSend(email(), long)).toEqual(allowed);
+    // Not fe80::1's budget: no IP budget at all (the address's own budgets still count).
+    expect(await limits.allowSend(email(), long)).toEqual(allowed);
+    expect(await limits.allowSend(email(), "fe80::1%a")).toEqual(allowed);
+    expect(refusedFor(await limits.allowSend(email(), "fe80::1%b"))).toBe("ip");
   });
 
   it("a refund for an unknown IP gives back the address's budgets only", async () => {
