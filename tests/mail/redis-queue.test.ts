@@ -143,17 +143,36 @@ describe("two production instances on one Redis", () => {
     await a.kill();
     expect(sink.lastEmailTo(email)).toBeUndefined();
     await relay.heal();
-    const emailed = await sink.waitForNthEmailTo(email, 1, 30_000);
+    // If A held the job when it died, B takes it only once A's lock has run out (the send
+    // timeout + 5 s) and B's next stalled check has seen it: up to about 12 s on an idle
+    // machine. The bounds are generous for a loaded one; A is dead, so without B's takeover
+    // nothing ever arrives and the wait fails.
+    const emailed = await sink.waitForNthEmailTo(email, 1, 45_000);
     // Delivered by B: its log has the attempt that went through (written once the relay
     // has answered, a moment after the sink has the message).
-    await until("B's log line", async () =>
-      /"type":"mail".*"outcome":"sent"/.test(b.output()) ? true : undefined,
+    await until(
+      "B's log line",
+      async () => (/"type":"mail".*"outcome":"sent"/.test(b.output()) ? true : undefined),
+      30_000,
     );
-    // B tells the same browser that it went, and takes the code.
-    const status = await fetch(`${b.url}/login/status`, { headers: { Cookie: jar.header() } });
-    expect(await status.json()).toMatchObject({ state: "sent" });
+    // B tells the same browser that it went, and takes the code. The log line comes before
+    // the job is marked completed in Redis (until then it reads as still retrying, from the
+    // failed first attempt), so the status is asked again, as the browser's poll does, until
+    // it says sent; a job that never completes fails the wait.
+    const state = await until(
+      "B's status: sent",
+      async () => {
+        const response = await fetch(`${b.url}/login/status`, {
+          headers: { Cookie: jar.header() },
+        });
+        const body = (await response.json()) as { state?: string };
+        return body.state === "sent" ? body.state : undefined;
+      },
+      30_000,
+    );
+    expect(state).toBe("sent");
     const signedIn = await post(b, "/login/check", jar, { code: emailed.code as string });
     expect(signedIn.status).toBe(303);
     expect(signedIn.headers.get("Location")).toBe("/dashboard");
-  }, 60_000);
+  }, 150_000);
 });
