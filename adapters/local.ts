@@ -190,23 +190,22 @@ export function createLocalAdapter(options: LocalAdapterOptions): AuthAdapter {
     }
     const index = JSON.parse(rawIndex) as TokenIndex;
     const loaded = await loadRaw(index.emailKey);
-    const record = loaded?.record;
     if (
       !loaded ||
-      !record ||
-      record.id !== index.recordId ||
-      !safeEqual(record.token, hash("token", token))
+      loaded.record.id !== index.recordId ||
+      !safeEqual(loaded.record.token, hash("token", token))
     ) {
       // Consumed, killed, or superseded by a newer request for the same address (S4).
       throw await goneReason(index.recordId, index.recordId === context.ref);
     }
+    const { record, raw } = loaded;
     if (clock() > record.expiresAt) throw new AuthError("expired", "The link has expired");
     // Only the browser that asked may redeem; checked before consuming, so a scanner's or a
     // second device's attempt leaves the code usable in the original tab (S8).
     if (!context.nonceHash || !safeEqual(record.nonce, context.nonceHash)) {
       throw new AuthError("not_same_browser", "Confirmed from another browser");
     }
-    await consume(index.emailKey, loaded.raw, record);
+    await consume(index.emailKey, raw, record);
     return identityFor(record.email);
   }
 
