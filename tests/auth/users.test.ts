@@ -6,9 +6,10 @@ import {
   onFirstSignIn,
   type UserServiceOptions,
 } from "../../app/auth/users.server";
-import type { AuthEvent } from "../../app/lib/log.server";
+import { hashEmail, type AuthEvent } from "../../app/lib/log.server";
 import { StoreUnavailableError } from "../../app/store/errors";
 import { MemoryUserStore } from "../../app/store/users/memory.server";
+import { UserStoreError } from "../../app/store/users/types";
 import { createTestClock } from "../support/clock";
 
 const LOCAL: Identity = { id: "local_aaa", email: "ada@example.com", adapter: "local" };
@@ -224,5 +225,198 @@ describe("deleting an account", () => {
     const ada = await users.signIn(LOCAL);
     await expect(users.deleteAccount(ada.id)).rejects.toThrow(StoreUnavailableError);
     expect(await store.get(ada.id)).not.toBeNull();
+  });
+});
+
+describe("what a sign-in records, and how it fails", () => {
+  /** The error a sign-in rejects with (the test fails when it resolves). */
+  async function errorOf(promise: Promise<unknown>): Promise<Error> {
+    const error = await promise.then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    if (!(error instanceof Error)) throw new Error(`expected a rejection, got ${String(error)}`);
+    return error;
+  }
+
+  it("a returning sign-in with a verified address renews emailVerifiedAt; an unverified one does not", async () => {
+    const { users, clock } = setup();
+    const created = clock();
+    await users.signIn(LOCAL);
+    clock.advance(60_000);
+    expect((await users.signIn({ ...LOCAL, emailVerified: false })).emailVerifiedAt).toBe(created);
+    clock.advance(60_000);
+    expect((await users.signIn(LOCAL)).emailVerifiedAt).toBe(clock());
+  });
+
+  it("a returning identity whose provider now gives another address verifies nothing", async () => {
+    // The link holds, but the proof was of another inbox than the user's own address.
+    const { users, clock } = setup();
+    const ada = await users.signIn(LOCAL);
+    clock.advance(60_000);
+    const again = await users.signIn({ ...LOCAL, email: "ada.l@example.com" });
+    expect(again.id).toBe(ada.id);
+    expect(again.email).toBe("ada@example.com");
+    expect(again.emailVerifiedAt).toBe(ada.emailVerifiedAt);
+    expect(again.lastSignInAt).toBe(clock());
+  });
+
+  it("a method linked by address marks the address verified now", async () => {
+    const { users, clock } = setup();
+    const ada = await users.signIn(LOCAL);
+    clock.advance(60_000);
+    const linked = await users.signIn(WORKOS);
+    expect(linked.id).toBe(ada.id);
+    expect(linked.emailVerifiedAt).toBe(clock());
+    expect(linked.lastSignInAt).toBe(clock());
+  });
+
+  it("an unverified first sign-in creates a user whose address is not verified", async () => {
+    const { users } = setup();
+    expect((await users.signIn({ ...WORKOS, emailVerified: false })).emailVerifiedAt).toBeNull();
+  });
+
+  it("a link to a user deleted meanwhile is passed over: the address decides", async () => {
+    const { users, store } = setup();
+    const ada = await users.signIn(LOCAL);
+    const findIdentity = store.findIdentity.bind(store);
+    store.findIdentity = async (key) => {
+      const found = await findIdentity(key);
+      return found && { ...found, userId: "usr_gone" };
+    };
+    expect((await users.signIn(LOCAL)).id).toBe(ada.id);
+  });
+
+  it("a user deleted between the link and the update is refused as 'invalid'", async () => {
+    const { users, store } = setup();
+    await users.signIn(LOCAL);
+    store.update = async () => null;
+    const error = await errorOf(users.signIn(LOCAL));
+    expect(error).toMatchObject({ code: "invalid", message: "The account was deleted meanwhile" });
+  });
+
+  it("a first sign-in whose identity another sign-in of it just took finds that user", async () => {
+    // The same identity arriving twice at once, the provider's address changed in between.
+    const { users, store } = setup();
+    const [a, b] = await Promise.all([
+      users.signIn(LOCAL),
+      users.signIn({ ...LOCAL, email: "ada.l@example.com" }),
+    ]);
+    expect(b.id).toBe(a.id);
+    expect(await store.getByEmail("ada.l@example.com")).toBeNull();
+  });
+
+  it("a race that never settles gives up after three tries, as 'unavailable'", async () => {
+    const { users, store } = setup();
+    let creates = 0;
+    store.create = async () => {
+      creates += 1;
+      throw new UserStoreError("email_taken");
+    };
+    const error = await errorOf(users.signIn(LOCAL));
+    expect(error).toMatchObject({
+      code: "unavailable",
+      message: "Could not settle the user for this sign-in",
+    });
+    expect(creates).toBe(3);
+  });
+
+  it("a store that fails while creating fails at once, with the store's error as the cause", async () => {
+    const { users, store } = setup();
+    const cause = new StoreUnavailableError();
+    let creates = 0;
+    store.create = async () => {
+      creates += 1;
+      throw cause;
+    };
+    const error = await errorOf(users.signIn(LOCAL));
+    expect(error).toMatchObject({ code: "unavailable", message: "The users store is unavailable" });
+    expect(error.cause).toBe(cause);
+    expect(creates).toBe(1);
+  });
+
+  it("any other failure leaves as an AuthError too, with its cause", async () => {
+    const { users, store } = setup();
+    const cause = new TypeError("broken");
+    store.getByEmail = async () => {
+      throw cause;
+    };
+    const error = await errorOf(users.signIn(LOCAL));
+    expect(isAuthError(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: "unavailable",
+      message: "Could not settle the user for this sign-in",
+    });
+    expect(error.cause).toBe(cause);
+  });
+
+  it("each refusal says why, and is logged with the adapter and the address's hash only", async () => {
+    const emailHash = hashEmail("ada@example.com");
+    const apart = setup({ linkByEmail: false });
+    await apart.users.signIn(LOCAL);
+    expect(await errorOf(apart.users.signIn(WORKOS))).toMatchObject({
+      code: "account_exists",
+      message: "The address belongs to another sign-in method",
+    });
+    expect(apart.events.at(-1)).toEqual({
+      step: "user",
+      outcome: "refused:account_exists",
+      adapter: "workos-magic-auth",
+      emailHash,
+    });
+
+    const closed = setup({ signUp: "closed" });
+    expect(await errorOf(closed.users.signIn(LOCAL))).toMatchObject({
+      code: "sign_up_closed",
+      message: "Sign-up is closed",
+    });
+    expect(closed.events).toEqual([
+      { step: "user", outcome: "refused:sign_up_closed", adapter: "local", emailHash },
+    ]);
+
+    const hook = setup({ firstSignIn: async () => ({ allow: false }) });
+    expect(await errorOf(hook.users.signIn(LOCAL))).toMatchObject({
+      code: "sign_up_closed",
+      message: "The first-sign-in hook refused",
+    });
+    expect(hook.events).toEqual([
+      { step: "user", outcome: "refused:hook", adapter: "local", emailHash },
+    ]);
+
+    expect(await errorOf(hook.users.signIn({ ...LOCAL, email: "not an address" }))).toMatchObject({
+      code: "invalid",
+      message: "The provider gave no usable address",
+    });
+  });
+
+  it("creating, linking and deleting are logged with the address's hash", async () => {
+    const { users, events } = setup();
+    const emailHash = hashEmail("ada@example.com");
+    const ada = await users.signIn(LOCAL);
+    await users.signIn(WORKOS);
+    await users.deleteAccount(ada.id);
+    expect(events).toEqual([
+      { step: "user", outcome: "created", adapter: "local", emailHash },
+      { step: "user", outcome: "linked", adapter: "workos-magic-auth", emailHash },
+      { step: "user", outcome: "deleted", emailHash },
+    ]);
+  });
+
+  it("fields the hook leaves undefined are not stored", async () => {
+    const { users, store } = setup({
+      firstSignIn: async () => ({ allow: true, fields: { displayName: undefined } }),
+    });
+    const ada = await users.signIn(LOCAL);
+    expect(Object.keys(ada.fields)).toEqual([]);
+    expect(Object.keys((await store.get(ada.id))!.fields)).toEqual([]);
+  });
+
+  it("lists a user's identities, and deletes an account with no cleanups configured", async () => {
+    const { users, store } = setup();
+    const ada = await users.signIn(LOCAL);
+    await users.signIn(WORKOS);
+    expect((await users.identities(ada.id)).map((i) => i.method)).toEqual(["local", "workos"]);
+    expect(await users.deleteAccount(ada.id)).toBe(true);
+    expect(await store.get(ada.id)).toBeNull();
   });
 });
