@@ -207,6 +207,9 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
 
       it("rejects a fractional amount or a missing TTL", async () => {
         await expect(store.counter("b", 1.5, 60_000)).rejects.toThrow(RangeError);
+        await expect(store.counter("b", 1.5, 60_000)).rejects.toThrow(
+          "by must be a whole number, got 1.5",
+        );
         await expect(store.counter("b", 1, 0)).rejects.toThrow(RangeError);
       });
     });
@@ -426,8 +429,27 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
         expect(await store.indexMembers("idx")).toEqual([]);
       });
 
+      it("orders members with the same expiry by member, greater first, and trims the lesser first", async () => {
+        const at = h.now() + 60_000;
+        for (const member of ["b", "d", "a", "c"]) await store.indexAdd("idx", member, at, 10);
+        expect(await store.indexMembers("idx")).toEqual(["d", "c", "b", "a"]);
+        await store.indexAdd("idx", "e", at, 3);
+        expect(await store.indexMembers("idx")).toEqual(["e", "d", "c"]);
+      });
+
+      it("keeps the index while its latest member lives, whichever was added last", async () => {
+        const now = h.now();
+        await store.indexAdd("idx", "late", now + 60_000, 10);
+        await store.indexAdd("idx", "early", now + TTL / 2, 10);
+        await h.advance(TTL + 100);
+        expect(await store.indexMembers("idx")).toEqual(["late"]);
+      });
+
       it("rejects a maxMembers that is not a positive integer", async () => {
         await expect(store.indexAdd("idx", "a", h.now() + 1000, 0)).rejects.toThrow(RangeError);
+        await expect(store.indexAdd("idx", "a", h.now() + 1000, 0)).rejects.toThrow(
+          "maxMembers must be a positive integer, got 0",
+        );
         await expect(store.indexAdd("idx", "a", h.now() + 1000, 1.5)).rejects.toThrow(RangeError);
       });
     });
