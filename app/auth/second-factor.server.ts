@@ -99,6 +99,7 @@ export function createSecondFactorStore(options: SecondFactorStoreOptions): Seco
     },
     async read(request) {
       const json = cookie.open(request.headers.get("Cookie"));
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: equivalent, JSON.parse refuses both words and the catch below returns null
       if (json === "absent" || json === "invalid") return null;
       try {
         const pending = JSON.parse(json) as SecondFactorPending;
