@@ -382,7 +382,7 @@ describe("the delivery core alone", () => {
   });
 
   it("a retry due exactly at the expiry is not scheduled: the delivery fails and gives its budgets back", async () => {
-    let now = 0;
+    const now = 0;
     const failed: string[] = [];
     const delivery = new Delivery({
       transport: { send: () => Promise.reject(new MailSendError("refused", true)) },
