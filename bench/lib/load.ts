@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { paced, percentile } from "./paced.ts";
 
 /** One autocannon run, reduced to what the table needs. */
 export interface LoadResult {
@@ -20,8 +21,9 @@ export interface LoadOptions {
   duration?: number;
   amount?: number;
   /**
-   * Requests per second over all connections (autocannon's overallRate); unset, every
-   * connection sends its next request as soon as the last is answered.
+   * Requests per second over all connections, evenly spaced and open-loop (./paced.ts, which
+   * says why not autocannon's overallRate); unset, every connection sends its next request
+   * as soon as the last is answered (autocannon).
    */
   rate?: number;
   method?: string;
@@ -36,6 +38,7 @@ export interface LoadOptions {
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  if (options.rate) return loadAtRate(options, options.rate);
   const request: autocannon.Request = {
     method: options.method ?? "GET",
     headers: options.headers,
@@ -56,25 +59,61 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     pipelining: 1,
     timeout: 30,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 5 }),
-    ...(options.rate ? { overallRate: options.rate } : {}),
     requests: [request],
   });
   const statuses = Object.fromEntries(
     Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count]),
   );
-  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
-  const wrong = requests - (statuses[String(options.expectStatus)] ?? 0);
-  if (wrong > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(
-      `${options.method ?? "GET"} ${options.url}: expected only ${options.expectStatus}, got ${JSON.stringify(statuses)}, ${result.errors} errors, ${result.timeouts} timeouts`,
-    );
-  }
+  const requests = check(options, statuses, result.errors, result.timeouts);
   return {
     rps: requests / ((lastAnswerAt - startedAt) / 1000),
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests,
     statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+/** The number of answers, once every one of them is the expected status. */
+function check(
+  options: LoadOptions,
+  statuses: Record<string, number>,
+  errors: number,
+  timeouts: number,
+): number {
+  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+  const wrong = requests - (statuses[String(options.expectStatus)] ?? 0);
+  if (wrong > 0 || errors > 0 || timeouts > 0) {
+    throw new Error(
+      `${options.method ?? "GET"} ${options.url}: expected only ${options.expectStatus}, got ${JSON.stringify(statuses)}, ${errors} errors, ${timeouts} timeouts`,
+    );
+  }
+  return requests;
+}
+
+async function loadAtRate(options: LoadOptions, rate: number): Promise<LoadResult> {
+  if (!options.amount) throw new Error("a run at a steady rate needs an amount");
+  const result = await paced({
+    url: options.url,
+    connections: options.connections,
+    rate,
+    amount: options.amount,
+    method: options.method ?? "GET",
+    headers: options.headers,
+    body: options.body,
+    setup: options.setup,
+    onResponse: options.onResponse,
+    timeout: 30,
+  });
+  const requests = check(options, result.statuses, result.errors, result.timeouts);
+  return {
+    rps: requests / (result.elapsed / 1000),
+    p50: percentile(result.latencies, 0.5),
+    p99: percentile(result.latencies, 0.99),
+    requests,
+    statuses: result.statuses,
     errors: result.errors,
     timeouts: result.timeouts,
   };

@@ -10,7 +10,8 @@ export interface Plan {
    * The latency runs: `connections` open at once, sending `pacedRate` requests per second in
    * all, `pacedAmount` requests a run. With every connection always waiting (the throughput
    * runs) a latency is only connections ÷ throughput; at a steady rate below what the
-   * server can do it is the time a person waits on a busy server.
+   * server can do it is the time a person waits on a busy server. Evenly spaced and
+   * open-loop: ./paced.ts.
    */
   pacedRate: number;
   pacedAmount: number;
