@@ -30,7 +30,9 @@ export class MemoryQueueBackend implements QueueBackend {
       if (row.state !== "queued" && row.state !== "retrying") continue;
       if (row.nextAt > now || row.leaseUntil > now) continue;
       row.leaseUntil = now + leaseMs;
-      due.push({ ...row });
+      // What a claim hands out is the message, as SQLite's RETURNING does: not the row's state.
+      const { id, sealed, createdAt, expiresAt, attempts } = row;
+      due.push({ id, sealed, createdAt, expiresAt, attempts });
     }
     return due;
   }
@@ -57,7 +59,9 @@ export class MemoryQueueBackend implements QueueBackend {
     attempts: number,
   ): Promise<void> {
     const row = this.#rows.get(id);
-    if (!row) return;
+    // A worker whose lease ran out can report after another one finished the message: a sent
+    // or failed message stays so (as on SQLite), never queued again.
+    if (!row || (row.state !== "queued" && row.state !== "retrying")) return;
     Object.assign(row, { state: "retrying", nextAt: at, cause, attempts, leaseUntil: 0 });
   }
 

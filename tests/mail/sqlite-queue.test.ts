@@ -10,19 +10,23 @@ import { createSealer } from "../../app/lib/aead.server";
 import { Outbox } from "../../app/mail/outbox.server";
 import { createPolledMailQueue } from "../../app/mail/polled-queue.server";
 import { SqliteQueueBackend } from "../../app/mail/queue-sqlite.server";
-import { openDatabase } from "../../app/store/sqlite/database.server";
+import { openDatabase, type Database } from "../../app/store/sqlite/database.server";
 import { CookieJar, TEST_SECRET } from "../support/auth";
 import { startFaultSmtp } from "../support/fault-smtp";
 import { productionBuild, startProductionServer } from "../support/production-app";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
+import { describeQueueBackend } from "./queue-backend-contract";
 
 let dir: string;
 let sink: SmtpSink;
+/** The contract's database: one file, emptied for each test. */
+let contractDb: Database | undefined;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "pls-mailq-"));
   sink = await startSmtpSink();
 });
 afterAll(async () => {
+  contractDb?.close();
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -37,7 +41,70 @@ const email = {
   tag: { id: ID },
 };
 
+describeQueueBackend("SQLite", () => {
+  contractDb ??= openDatabase(path.join(dir, "contract.sqlite"));
+  const db = contractDb;
+  db.exec("DELETE FROM mail_queue");
+  const sealedOf = db.prepare("SELECT sealed FROM mail_queue WHERE id = ?");
+  return {
+    backend: new SqliteQueueBackend(db),
+    sealedOf: (id) => (sealedOf.get(id) as { sealed: string | null } | undefined)?.sealed,
+  };
+});
+
 describe("the SQLite queue backend", () => {
+  it("a claim takes the earliest due messages first", async () => {
+    const db = openDatabase(path.join(dir, "order.sqlite"));
+    try {
+      const backend = new SqliteQueueBackend(db);
+      for (const [n, createdAt] of [
+        [1, 3_000],
+        [2, 1_000],
+        [3, 2_000],
+      ] as const)
+        await backend.insert({
+          id: String(n).padStart(32, "0"),
+          sealed: "x",
+          createdAt,
+          expiresAt: 100_000,
+          attempts: 0,
+        });
+      const claimed = await backend.claim(5_000, 10_000, 2);
+      expect(claimed.map((m) => m.createdAt).sort()).toEqual([1_000, 2_000]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("one sweep drops at most 500 bodies and 500 rows: a long outage's backlog goes over several", async () => {
+    const db = openDatabase(path.join(dir, "sweep.sqlite"));
+    try {
+      const backend = new SqliteQueueBackend(db);
+      for (let n = 0; n < 501; n++)
+        await backend.insert({
+          id: n.toString(16).padStart(32, "0"),
+          sealed: "x",
+          createdAt: 0,
+          expiresAt: 1_000,
+          attempts: 0,
+        });
+      const count = (where: string) =>
+        (db.prepare(`SELECT COUNT(*) AS n FROM mail_queue WHERE ${where}`).get() as { n: number })
+          .n;
+      await backend.sweep(1_000);
+      expect(count("sealed IS NOT NULL")).toBe(1);
+      await backend.sweep(1_000);
+      expect(count("sealed IS NOT NULL")).toBe(0);
+      expect(count("state = 'failed'")).toBe(501);
+      await backend.sweep(10 * 60_000);
+      expect(count("1")).toBe(1);
+      await backend.sweep(10 * 60_000);
+      expect(count("1")).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
   it("a claimed message is leased: no second claim until the lease runs out", async () => {
     const db = openDatabase(path.join(dir, "lease.sqlite"));
     try {
