@@ -283,7 +283,10 @@ describe("the worker", () => {
 
   it("start() twice opens one connection; close() ends it", async () => {
     const q = make();
-    const clients = async () => (await look.client("LIST")).toString().trim().split("\n").length;
+    const clients = async () =>
+      String(await look.client("LIST"))
+        .trim()
+        .split("\n").length;
     const idle = await clients();
     try {
       q.queue.start();
