@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { isStoreUnavailableError } from "../../app/store/errors";
 import {
   DatabaseOpenError,
@@ -121,6 +121,7 @@ describe("SQLite store specifics", () => {
       const error = await store.set("k", "w", 60_000).catch((e: unknown) => e);
       expect(isStoreUnavailableError(error), String(error)).toBe(true);
       expect(String(error)).toMatch(/SQLite set failed: database is locked/);
+      expect(String((error as Error).cause)).toMatch(/database is locked/);
     } finally {
       other.exec("ROLLBACK");
       other.close();
@@ -140,7 +141,187 @@ describe("SQLite store specifics", () => {
   });
 
   it("refuses to start without exactly one of file or database", () => {
-    expect(() => createSqliteStore({})).toThrow(TypeError);
+    expect(() => createSqliteStore({})).toThrow(
+      new TypeError("createSqliteStore needs exactly one of `file` or `database`"),
+    );
+  });
+
+  it("refuses a sweepBatch that is not a positive integer, before opening the file", () => {
+    for (const sweepBatch of [0, -1, 1.5]) {
+      const file = freshFile();
+      expect(() => createSqliteStore({ file, sweepBatch })).toThrow(
+        new RangeError(`sweepBatch must be a positive integer, got ${sweepBatch}`),
+      );
+      expect(existsSync(path.dirname(file))).toBe(false);
+    }
+  });
+
+  it("closes the file it opened itself", async () => {
+    const store = createSqliteStore({ file: freshFile(), sweepIntervalMs: 0 });
+    await store.close();
+    expect(store.database.isOpen).toBe(false);
+  });
+
+  it("a value and a take expire at exactly their expiry, not a millisecond later", async () => {
+    const time = createTestClock();
+    const store = createSqliteStore({ file: freshFile(), clock: time, sweepIntervalMs: 0 });
+    await store.setMany([
+      { key: "got", value: "v", ttlMs: 1_000 },
+      { key: "taken", value: "v", ttlMs: 1_000 },
+      { key: "early", value: "v", ttlMs: 1_000 },
+    ]);
+    time.advance(999);
+    expect(await store.take("early")).toBe("v");
+    time.advance(1);
+    expect(await store.get("got")).toBeNull();
+    expect(await store.take("taken")).toBeNull();
+    await store.close();
+  });
+
+  it("physically drops expired index members on the next add", async () => {
+    const file = freshFile();
+    const time = createTestClock();
+    const store = createSqliteStore({ file, clock: time, sweepIntervalMs: 0 });
+    await store.indexAdd("u", "short", time() + 1_000, 5);
+    await store.indexAdd("u", "long", time() + 60_000, 5);
+    time.advance(1_000);
+    await store.indexAdd("u", "new", time() + 30_000, 5);
+    expect(rows(file, "SELECT member FROM store_index ORDER BY member")).toEqual([
+      { member: "long" },
+      { member: "new" },
+    ]);
+    await store.close();
+  });
+
+  it("rolls a failed transaction back: nothing of it is written, and the next call works", async () => {
+    const store = createSqliteStore({ file: freshFile(), sweepIntervalMs: 0 });
+    // The second row breaks the table's NOT NULL after the first was written.
+    const error = await store
+      .setMany([
+        { key: "a", value: "1", ttlMs: 60_000 },
+        { key: "b", value: null as unknown as string, ttlMs: 60_000 },
+      ])
+      .catch((e: unknown) => e);
+    expect(isStoreUnavailableError(error), String(error)).toBe(true);
+    expect(String(error)).toMatch(/SQLite setMany failed: NOT NULL constraint failed/);
+    expect(store.database.isTransaction).toBe(false);
+    expect(await store.get("a")).toBeNull();
+    await store.set("c", "3", 60_000);
+    expect(await store.get("c")).toBe("3");
+    await store.close();
+  });
+
+  it("prepares the statement for each number of keys getMany asks for once", async () => {
+    const store = createSqliteStore({ file: freshFile(), sweepIntervalMs: 0 });
+    const prepare = vi.spyOn(store.database, "prepare");
+    await store.getMany(["a", "b"]);
+    await store.getMany(["c", "d"]);
+    await store.getMany(["e"]);
+    expect(prepare).toHaveBeenCalledTimes(2);
+    await store.close();
+  });
+
+  it("every call on a database that went away rejects with StoreUnavailableError naming it", async () => {
+    const database = openDatabase(freshFile());
+    const store = createSqliteStore({ database, sweepIntervalMs: 0 });
+    database.close();
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ["get", () => store.get("k")],
+      ["getMany", () => store.getMany(["k"])],
+      ["set", () => store.set("k", "v", 60_000)],
+      ["take", () => store.take("k")],
+      ["delete", () => store.delete("k")],
+      ["increment", () => store.increment("c", 60_000)],
+      ["counter", () => store.counter("c", 1, 60_000)],
+      ["spend", () => store.spend([{ key: "c", points: 5, ttlMs: 60_000 }])],
+      ["setMany", () => store.setMany([{ key: "k", value: "v", ttlMs: 60_000 }])],
+      ["deleteMany", () => store.deleteMany(["k"])],
+      ["swap", () => store.swap("k", "v", [])],
+      ["indexAdd", () => store.indexAdd("i", "m", Date.now() + 60_000, 5)],
+      ["indexMembers", () => store.indexMembers("i")],
+      ["indexRemove", () => store.indexRemove("i", "m")],
+      ["ping", () => store.ping()],
+    ];
+    for (const [name, call] of calls) {
+      const error = await call().then(
+        () => new Error(`${name} resolved on a closed database`),
+        (e: unknown) => e,
+      );
+      expect(isStoreUnavailableError(error), `${name}: ${String(error)}`).toBe(true);
+      expect((error as Error).message, name).toMatch(new RegExp(`^SQLite ${name} failed: \\S`));
+      expect((error as Error).cause, name).toBeInstanceOf(Error);
+    }
+    await store.close();
+  });
+
+  describe("the sweep timer", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    });
+
+    it("starts none with sweepIntervalMs 0, and one that never holds the process open otherwise", async () => {
+      const later = vi.spyOn(globalThis, "setTimeout");
+      const quiet = createSqliteStore({ file: freshFile(), sweepIntervalMs: 0 });
+      expect(later).not.toHaveBeenCalled();
+      await quiet.close();
+      const store = createSqliteStore({ file: freshFile(), sweepIntervalMs: 60_000 });
+      expect(later).toHaveBeenCalledTimes(1);
+      expect(later.mock.calls[0]?.[1]).toBe(60_000);
+      expect((later.mock.results[0]?.value as NodeJS.Timeout).hasRef()).toBe(false);
+      await store.close();
+    });
+
+    it("goes on at once after a full step, waits the interval after a partial one, and stops on close", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const file = freshFile();
+      const time = createTestClock();
+      const store = createSqliteStore({
+        file,
+        clock: time,
+        sweepIntervalMs: 60_000,
+        sweepBatch: 10,
+      });
+      const count = () => rows(file, "SELECT count(*) AS n FROM store_values")[0]?.n;
+      for (let i = 0; i < 55; i++) await store.set(`dead:${i}`, "v", 1_000);
+      time.advance(1_000);
+      vi.advanceTimersByTime(59_999);
+      expect(count()).toBe(55);
+      vi.advanceTimersByTime(1); // the interval's end: one full step
+      expect(count()).toBe(45);
+      // The rest follow at once (a zero timeout is one ms in Node, and in the fake timers):
+      // four more full steps, then the last five at 60 005 ms.
+      vi.advanceTimersByTime(4);
+      expect(count()).toBe(5);
+      vi.advanceTimersByTime(1);
+      expect(count()).toBe(0);
+      // That step was partial: the next waits a whole interval, until 120 005 ms.
+      for (let i = 0; i < 15; i++) await store.set(`later:${i}`, "v", 1_000);
+      time.advance(1_000);
+      vi.advanceTimersByTime(59_999);
+      expect(count()).toBe(15);
+      vi.advanceTimersByTime(1);
+      expect(count()).toBe(5);
+      vi.advanceTimersByTime(1);
+      expect(count()).toBe(0);
+      expect(vi.getTimerCount()).toBe(1);
+      await store.close();
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("says when a sweep fails, and tries again at the next interval", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+      const database = openDatabase(freshFile());
+      const store = createSqliteStore({ database, sweepIntervalMs: 60_000 });
+      database.close();
+      vi.advanceTimersByTime(60_000);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith("[store] SQLite sweep failed: database is not open");
+      vi.advanceTimersByTime(60_000);
+      expect(warn).toHaveBeenCalledTimes(2);
+      await store.close();
+    });
   });
 
   describe("S3 across connections (each worker thread is its own connection to the file)", () => {

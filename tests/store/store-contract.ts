@@ -445,6 +445,17 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
         expect(await store.indexMembers("idx")).toEqual(["late"]);
       });
 
+      it("delete and deleteMany remove a whole index", async () => {
+        await store.indexAdd("idx1", "a", h.now() + 60_000, 10);
+        await store.indexAdd("idx2", "b", h.now() + 60_000, 10);
+        await store.indexAdd("kept", "c", h.now() + 60_000, 10);
+        await store.delete("idx1");
+        await store.deleteMany(["idx2"]);
+        expect(await store.indexMembers("idx1")).toEqual([]);
+        expect(await store.indexMembers("idx2")).toEqual([]);
+        expect(await store.indexMembers("kept")).toEqual(["c"]);
+      });
+
       it("rejects a maxMembers that is not a positive integer", async () => {
         await expect(store.indexAdd("idx", "a", h.now() + 1000, 0)).rejects.toThrow(RangeError);
         await expect(store.indexAdd("idx", "a", h.now() + 1000, 0)).rejects.toThrow(

@@ -46,13 +46,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   if ((options.file === undefined) === (options.database === undefined)) {
     throw new TypeError("createSqliteStore needs exactly one of `file` or `database`");
   }
-  const owned = options.database === undefined;
-  const db = options.database ?? openDatabase(options.file as string);
-  const clock = options.clock ?? systemClock;
+  // Checked before the file is opened: a refused option must not leave a connection open.
   const batch = options.sweepBatch ?? 500;
   if (!Number.isInteger(batch) || batch <= 0) {
     throw new RangeError(`sweepBatch must be a positive integer, got ${batch}`);
   }
+  const owned = options.database === undefined;
+  const db = options.database ?? openDatabase(options.file as string);
+  const clock = options.clock ?? systemClock;
 
   const sql = {
     get: db.prepare("SELECT value FROM store_values WHERE key = ? AND expires_at > ?"),
