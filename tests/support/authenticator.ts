@@ -5,7 +5,8 @@
  * the server's real verification runs on real signatures.
  *
  * Every answer can be bent for a test: another origin, another RP ID, a counter of one's
- * choosing, another user handle, or another credential's key.
+ * choosing, another user handle, another credential's key, a self-attestation, the
+ * user-verified and backup flags, or the transports the browser reports.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 
@@ -69,6 +70,14 @@ export interface CeremonyOverrides {
   challenge?: string;
 }
 
+export interface RegistrationOverrides extends CeremonyOverrides {
+  /**
+   * Attest with a "packed" self-attestation signed with this key instead of "none": the
+   * new credential's own key verifies, any other does not.
+   */
+  selfAttestWith?: KeyObject | "own";
+}
+
 export interface AssertionOverrides extends CeremonyOverrides {
   /** Which credential answers (default: the newest for the RP ID). */
   credentialId?: string;
@@ -78,6 +87,8 @@ export interface AssertionOverrides extends CeremonyOverrides {
   userHandle?: string | null;
   /** Sign with this key instead of the credential's own. */
   signWith?: KeyObject;
+  /** Flag this assertion backed up (synced) or not, whatever the authenticator's `synced`. */
+  backedUp?: boolean;
 }
 
 export interface SoftwareAuthenticatorOptions {
@@ -90,6 +101,15 @@ export interface SoftwareAuthenticatorOptions {
   counting?: boolean;
   /** Answer `credProps.rk` as a discoverable credential (default true). */
   residentKey?: boolean;
+  /** Set the user-verified flag (a PIN or biometric asked for). Default true. */
+  userVerifying?: boolean;
+  /**
+   * Flag the credential as backup eligible and backed up (a passkey synced to a platform
+   * account). Default false.
+   */
+  synced?: boolean;
+  /** The transports the browser reports at registration (default `["internal"]`). */
+  transports?: string[];
 }
 
 export class SoftwareAuthenticator {
@@ -97,15 +117,22 @@ export class SoftwareAuthenticator {
   readonly #origin: string;
   readonly #counting: boolean;
   readonly #residentKey: boolean;
+  readonly #flags: number;
+  readonly #transports: string[];
 
   constructor(options: SoftwareAuthenticatorOptions) {
     this.#origin = options.origin;
     this.#counting = options.counting ?? true;
     this.#residentKey = options.residentKey ?? true;
+    this.#flags =
+      FLAG_UP |
+      (options.userVerifying === false ? 0 : FLAG_UV) |
+      (options.synced ? FLAG_BE | FLAG_BS : 0);
+    this.#transports = options.transports ?? ["internal"];
   }
 
   /** Make a new credential for the options, as `navigator.credentials.create` would. */
-  register(options: CreationOptions, overrides: CeremonyOverrides = {}): RegistrationJSON {
+  register(options: CreationOptions, overrides: RegistrationOverrides = {}): RegistrationJSON {
     const rpId = overrides.rpId ?? options.rp.id ?? new URL(this.#origin).hostname;
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const jwk = publicKey.export({ format: "jwk" });
@@ -132,7 +159,7 @@ export class SoftwareAuthenticator {
     idLength.writeUInt16BE(rawId.length);
     const authData = Buffer.concat([
       sha256(rpId),
-      Buffer.from([FLAG_UP | FLAG_UV | FLAG_AT]),
+      Buffer.from([this.#flags | FLAG_AT]),
       counterBytes(credential.counter),
       Buffer.alloc(16), // AAGUID: none, as attestation "none" allows
       idLength,
@@ -140,10 +167,24 @@ export class SoftwareAuthenticator {
       publicKeyCose,
     ]);
     const clientData = this.#clientData("webauthn.create", options.challenge, overrides);
+    const attestWith = overrides.selfAttestWith;
+    const attStmt = new Map<string, unknown>();
+    if (attestWith) {
+      // Self attestation (WebAuthn §8.2): the credential's key signs authData ‖ hash(clientData).
+      attStmt.set("alg", -7);
+      attStmt.set(
+        "sig",
+        sign(
+          "sha256",
+          Buffer.concat([authData, createHash("sha256").update(clientData).digest()]),
+          attestWith === "own" ? privateKey : attestWith,
+        ),
+      );
+    }
     const attestationObject = cbor(
       new Map<string, unknown>([
-        ["fmt", "none"],
-        ["attStmt", new Map()],
+        ["fmt", attestWith ? "packed" : "none"],
+        ["attStmt", attStmt],
         ["authData", authData],
       ]),
     );
@@ -154,7 +195,7 @@ export class SoftwareAuthenticator {
       response: {
         clientDataJSON: clientData.toString("base64url"),
         attestationObject: attestationObject.toString("base64url"),
-        transports: ["internal"],
+        transports: [...this.#transports],
       },
       authenticatorAttachment: "platform",
       clientExtensionResults: { credProps: { rk: this.#residentKey } },
@@ -174,7 +215,11 @@ export class SoftwareAuthenticator {
     else counter = 0;
     const authData = Buffer.concat([
       sha256(rpId),
-      Buffer.from([FLAG_UP | FLAG_UV]),
+      Buffer.from([
+        overrides.backedUp === undefined
+          ? this.#flags
+          : (this.#flags & ~(FLAG_BE | FLAG_BS)) | (overrides.backedUp ? FLAG_BE | FLAG_BS : 0),
+      ]),
       counterBytes(counter),
     ]);
     const clientData = this.#clientData("webauthn.get", options.challenge, overrides);
@@ -214,6 +259,8 @@ export class SoftwareAuthenticator {
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
+const FLAG_BE = 0x08;
+const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
 function sha256(text: string): Buffer {
