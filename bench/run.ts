@@ -383,8 +383,9 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           sqlite,
           sink,
           `verify${++verifyRun}`,
-          // autocannon builds one request more than it sends on each connection.
-          (rate ? plan.pacedAmount : plan.amount) + plan.connections + 10,
+          // autocannon (the throughput runs) builds one request more than it sends on each
+          // connection; the paced runs build exactly as many as they send.
+          rate ? plan.pacedAmount : plan.amount + plan.connections + 10,
         );
       },
       run: () =>

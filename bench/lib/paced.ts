@@ -70,7 +70,12 @@ export async function paced(options: PacedOptions): Promise<PacedResult> {
     const body = request.body === undefined ? undefined : String(request.body);
     const headers: Record<string, string> = { ...(request.headers as Record<string, string>) };
     if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
+    // Once per request, whichever of its events comes first (an answer, then a socket error,
+    // must not count it twice and end the run early).
+    let finished = false;
     const finish = () => {
+      if (finished) return;
+      finished = true;
       lastAnswerAt = performance.now();
       answered++;
       done();

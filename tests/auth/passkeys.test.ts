@@ -71,6 +71,15 @@ async function signIn(authenticator = device, overrides = {}) {
 }
 
 /** The digest a credential id is kept under (`passkey:cred:<digest>`). */
+/** `response` (a registration or an assertion) with its clientDataJSON replaced by `text`. */
+const withClientData = <R extends { response: { clientDataJSON: string } }>(
+  response: R,
+  text: string,
+): R => ({
+  ...response,
+  response: { ...response.response, clientDataJSON: Buffer.from(text).toString("base64url") },
+});
+
 const digestOf = (credentialId: string) =>
   createHash("sha256").update(`passkey:${credentialId}`).digest("hex");
 
@@ -218,17 +227,13 @@ describe("registration", () => {
   it("refuses registration responses that are not WebAuthn responses, and keeps nothing", async () => {
     const options = await passkeys.registrationOptions(ADA_SESSION, ADA);
     const good = device.register(options);
-    const clientData = (text: string) => ({
-      ...good,
-      response: { ...good.response, clientDataJSON: Buffer.from(text).toString("base64url") },
-    });
     for (const junk of [
       null,
       {},
       { ...good, type: "private-key" },
-      clientData("not json"),
-      clientData(JSON.stringify({ type: "webauthn.create" })),
-      clientData(JSON.stringify({ challenge: "not base64url!" })),
+      withClientData(good, "not json"),
+      withClientData(good, JSON.stringify({ type: "webauthn.create" })),
+      withClientData(good, JSON.stringify({ challenge: "not base64url!" })),
     ]) {
       expect(await refusal(passkeys.register(ADA_SESSION, ADA, junk, { defaultName: "x" }))).toBe(
         "invalid_input:malformed",
@@ -562,17 +567,13 @@ describe("sign-in", () => {
     await addPasskey();
     const options = await passkeys.authenticationOptions(BROWSER);
     const good = device.assert(options);
-    const clientData = (text: string) => ({
-      ...good,
-      response: { ...good.response, clientDataJSON: Buffer.from(text).toString("base64url") },
-    });
     for (const junk of [
       null,
       "x",
       {},
       { id: "a", rawId: "a", type: "public-key", response: {} },
-      clientData("not json"),
-      clientData(JSON.stringify({ origin: ORIGIN })),
+      withClientData(good, "not json"),
+      withClientData(good, JSON.stringify({ origin: ORIGIN })),
     ]) {
       expect(await refusal(passkeys.authenticate(BROWSER, junk))).toBe("invalid_input:malformed");
     }

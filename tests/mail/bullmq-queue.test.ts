@@ -18,6 +18,7 @@ import { MailSendError, type EmailMessage, type Mailer } from "../../app/mail/ty
 import { createRedisClient } from "../../app/store/redis.server";
 import { TEST_SECRET } from "../support/auth";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
+import { until } from "../support/until";
 
 const sealer = createSealer([TEST_SECRET], "mail-queue", 65_536);
 const id = (n: number) => n.toString(16).padStart(32, "0");
@@ -76,16 +77,6 @@ function make(options: Partial<BullmqMailQueueOptions> = {}) {
       await raw.close();
     },
   };
-}
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const inState = (queue: MailQueue, n: number, state: string) =>

@@ -13,6 +13,7 @@ import { Delivery, STATUS_KEPT_MS, forgetAt, type MailEvent } from "../../app/ma
 import { classifySmtpError } from "../../app/mail/smtp.server";
 import { MailSendError, type EmailMessage, type Mailer } from "../../app/mail/types";
 import { TEST_SECRET } from "../support/auth";
+import { until } from "../support/until";
 
 const sealer = createSealer([TEST_SECRET], "mail-queue", 65_536);
 const ID = "00112233445566778899aabbccddeeff";
@@ -23,14 +24,6 @@ const message = (id = ID): EmailMessage => ({
   html: "<p>246810</p>",
   tag: { id },
 });
-
-async function until(check: () => Promise<boolean>, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("not within the time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("the queue at rest", () => {
   it("keeps the body sealed while waiting, and drops it once sent", async () => {
@@ -50,7 +43,7 @@ describe("the queue at rest", () => {
       expect(await queue.status(ID)).toMatchObject({ state: "queued", attempts: 0 });
 
       queue.start();
-      await until(async () => (await queue.status(ID))?.state === "sent");
+      await until("sent", async () => (await queue.status(ID))?.state === "sent" || undefined);
       expect(backend.dump()).toMatchObject([{ id: ID, sealed: null }]);
       expect(outbox.latestTo("ada@example.com")?.text).toContain("246810");
       // The log line: the id, the outcome, a hash; not the address, link or code.

@@ -19,6 +19,7 @@ import {
 } from "../support/production-app";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
+import { until } from "../support/until";
 
 let redis: RedisServer;
 let sink: SmtpSink;
@@ -28,16 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([redis?.stop(), sink?.close()]);
 });
-
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("two queues on one Redis, in one process", () => {
   it("one records, the other's worker delivers; both read the same state; the body is gone once sent", async () => {

@@ -7,6 +7,7 @@ import {
   startCheckpointer,
   type Database,
 } from "../../app/store/sqlite/database.server";
+import { until } from "../support/until";
 
 let dir: string;
 let n = 0;
@@ -29,14 +30,6 @@ function write(db: Database, pages: number, tag: string) {
   const insert = db.prepare("INSERT INTO filler VALUES (?, ?)");
   // A row of ~3.5 KB fills most of a page, so each commit adds at least one page.
   for (let i = 0; i < pages; i++) insert.run(`${tag}-${i}`, "x".repeat(3500));
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe("SQLite checkpoints off the event loop", () => {
@@ -72,13 +65,13 @@ describe("SQLite checkpoints off the event loop", () => {
       // connection checkpoints only past 10,000 pages, so nothing else could do it.)
       let n = 0;
       let last = wal;
-      await until(() => {
+      await until("a commit that starts the WAL over", () => {
         write(db, 1, `probe-${n++}`);
         const now = size(`${file}-wal`);
         const restarted = now <= last;
         last = now;
-        return restarted;
-      }, "a commit that starts the WAL over");
+        return restarted || undefined;
+      });
       expect(size(file)).toBeGreaterThan(1200 * PAGE);
       expect((db.prepare("SELECT COUNT(*) AS n FROM filler").get() as { n: number }).n).toBe(
         1200 + n,
