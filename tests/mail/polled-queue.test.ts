@@ -95,14 +95,18 @@ beforeEach(() => {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now: START });
 });
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  vi.useRealTimers();
+  try {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  } finally {
+    // Whatever a cleanup did, the next file (same thread: isolate is off) gets real timers.
+    vi.useRealTimers();
+  }
 });
 
 describe("when the worker looks for due mail", () => {
   it("not before start, at once on start, on every send, and idle every poll interval (1 s by default)", async () => {
     const { backend, named } = recorded();
-    const { transport, waiting } = held();
+    const { transport } = held();
     const queue = worker(backend, { transport });
     await queue.mailer.send(message(1));
     await settle();
@@ -190,7 +194,7 @@ describe("when the worker looks for due mail", () => {
 
   it("one look at a time: a send during a look gets one more look right after it", async () => {
     const { backend, named } = recorded();
-    const { transport, waiting } = held();
+    const { transport } = held();
     const queue = worker(backend, { transport });
     // The first claim answers only when let go.
     let letGo!: () => void;
@@ -213,6 +217,31 @@ describe("when the worker looks for due mail", () => {
       ["claim", START, 20_000, 4],
       ["claim", START, 20_000, 2],
     ]);
+  });
+});
+
+describe("the poll timer", () => {
+  it("never holds the process open", async () => {
+    // The fake setTimeout wrapped by hand and put back as it was: a vi.spyOn over a fake timer
+    // leaves, once restored, a fake that useRealTimers no longer removes (and the next file in
+    // this thread would get it).
+    const fake = globalThis.setTimeout;
+    const polls: Array<{ hasRef(): boolean }> = [];
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      const timer = fake(...args);
+      if (args[1] === 3_000) polls.push(timer as unknown as { hasRef(): boolean });
+      return timer;
+    }) as typeof setTimeout;
+    try {
+      const { backend } = recorded();
+      const queue = worker(backend, { transport: idle, pollMs: 3_000 });
+      queue.start();
+      await settle();
+    } finally {
+      globalThis.setTimeout = fake;
+    }
+    expect(polls).toHaveLength(1);
+    expect(polls[0]?.hasRef()).toBe(false);
   });
 });
 
@@ -309,7 +338,7 @@ describe("housekeeping and reads", () => {
 describe("a store that fails", () => {
   it("a failed look is tried again at the next poll; a failed next-due read waits the poll", async () => {
     const { backend, named, fail } = recorded();
-    const { transport, waiting } = held();
+    const { transport } = held();
     const queue = worker(backend, { transport });
     fail.add("claim");
     queue.start();
@@ -367,6 +396,8 @@ describe("close", () => {
     await closing;
     expect(named("finish")).toHaveLength(1);
     expect(named("close")).toHaveLength(1);
+    // The poll it was sleeping on is cleared, not left to fire.
+    expect(vi.getTimerCount()).toBe(0);
     const looks = named("claim").length;
     // Neither a send, the poll nor start() wakes a closed queue.
     await queue.mailer.send(message(2));
