@@ -92,6 +92,8 @@ describe("recording", () => {
     try {
       await q.queue.mailer.send({ ...message(1), expiresAt: now + 60_000 });
       const job = await q.raw.getJob(`m${id(1)}`);
+      // Named as operators see it in BullMQ's own tools.
+      expect(job?.name).toBe("send");
       expect(job?.data).toEqual({
         sealed: expect.any(String),
         createdAt: 1_000_000,
@@ -174,6 +176,26 @@ describe("delivering", () => {
       expect(status.sentAt).toBeGreaterThanOrEqual(before);
       expect((await q.raw.getJob(`m${id(1)}`))?.data.sealed).toBeNull();
       expect(q.events).toMatchObject([{ id: id(1), attempt: 1, outcome: "sent" }]);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("the typical delivery time (the check page's \"usually\") follows the worker's deliveries", async () => {
+    let now = 5_000_000;
+    const q = make({
+      clock: () => now,
+      appClock: () => now,
+      // A relay that takes a second of the queue's clock.
+      transport: { send: async () => void (now += 1_000) },
+    });
+    try {
+      expect(q.queue.typicalDeliveryMs()).toBe(250);
+      q.queue.start();
+      await q.queue.mailer.send(message(1));
+      await inState(q.queue, 1, "sent");
+      // A fifth of the way from 250 ms towards this delivery's 1,000 ms.
+      expect(q.queue.typicalDeliveryMs()).toBe(400);
     } finally {
       await q.close();
     }
@@ -298,10 +320,49 @@ describe("the worker", () => {
   });
 });
 
+describe("a Redis that goes away", () => {
+  it("its connection errors are handled (no crash, nothing unhandled), and it delivers once Redis is back", async () => {
+    const own = await startRedisServer();
+    const store = createRedisClient({ url: own.url });
+    const queue = createBullmqMailQueue({
+      client: store,
+      url: own.url,
+      transport: { send: async () => {} },
+      sealer,
+      log: () => {},
+      prefix: "away:",
+    });
+    try {
+      queue.start();
+      await queue.mailer.send(message(1));
+      await inState(queue, 1, "sent");
+      await own.kill();
+      // Every client reconnects meanwhile: each failed try is an "error" event on the
+      // store's client, the worker's connection and the worker.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await own.restart();
+      await until("the store's client back", () => (store.status === "ready" ? true : undefined));
+      await queue.mailer.send(message(2));
+      await inState(queue, 2, "sent");
+    } finally {
+      await queue.close();
+      store.disconnect();
+      await own.stop();
+    }
+  });
+});
+
 describe("health", () => {
   it("the backlog waiting, delayed or in flight, and the age of its oldest email by the queue's clock", async () => {
     let now = 5_000_000;
-    const q = make({ clock: () => now, appClock: () => now });
+    const prefix = `health${++prefixes}:`;
+    // An older email already sent (kept for its status) is not part of the backlog's age.
+    const sender = make({ prefix, clock: () => now - 60_000, appClock: () => now - 60_000 });
+    sender.queue.start();
+    await sender.queue.mailer.send(message(8));
+    await inState(sender.queue, 8, "sent");
+    await sender.close();
+    const q = make({ prefix, clock: () => now, appClock: () => now });
     try {
       expect(await q.queue.health()).toEqual({ backlog: 0, oldestAgeMs: 0 });
       await q.queue.mailer.send(message(1));

@@ -154,7 +154,7 @@ export function describeQueueBackend(name: string, make: () => BackendUnderTest)
 
     it("the sweep: bodies go at their expiry (an unsent one given up), rows at their status horizon", async () => {
       const { backend, sealedOf } = make();
-      // 1 and 2 retrying, 3 sent: all expire at 100,000; 4 later (and is kept until then).
+      // 1 and 2 retrying, 3 sent, 5 queued: all expire at 100,000; 4 later (kept until then).
       for (const n of [1, 2, 3]) await backend.insert(mail(n));
       await backend.insert(mail(4, { expiresAt: 700_000 }));
       await backend.claim(1_000, 10_000, 4);
@@ -162,6 +162,8 @@ export function describeQueueBackend(name: string, make: () => BackendUnderTest)
       await backend.reschedule(id(1), 50_000, "refused", 1);
       await backend.finish(id(3), { state: "sent", at: 2_000 }, 1);
       await backend.reschedule(id(4), 50_000, "refused", 1);
+      // 5 still queued, never attempted: given up at its expiry as well.
+      await backend.insert(mail(5));
       await backend.sweep(99_999);
       expect(sealedOf(id(1))).toBe("sealed-1");
       await backend.sweep(100_000);
@@ -170,6 +172,8 @@ export function describeQueueBackend(name: string, make: () => BackendUnderTest)
       expect(sealedOf(id(4))).toBe("sealed-4");
       expect(await backend.status(id(1))).toMatchObject({ state: "failed", cause: "expired" });
       expect(await backend.status(id(2))).toMatchObject({ state: "failed", cause: "expired" });
+      expect(sealedOf(id(5))).toBeNull();
+      expect(await backend.status(id(5))).toMatchObject({ state: "failed", cause: "expired" });
       // A sent message stays sent (and keeps no cause).
       expect(await backend.status(id(3))).toEqual({
         state: "sent",
