@@ -138,7 +138,11 @@ export function createBullmqMailQueue(options: BullmqMailQueueOptions): MailQueu
     start() {
       if (worker) return;
       // Blocking commands: no timeout per command, retried across reconnects.
-      workerConnection = new Redis(options.url, { maxRetriesPerRequest: null });
+      // Named, so CLIENT LIST shows which connections are the mail worker's.
+      workerConnection = new Redis(options.url, {
+        maxRetriesPerRequest: null,
+        connectionName: `${prefix}:worker`,
+      });
       workerConnection.on("error", () => {});
       worker = new Worker<JobData>(QUEUE, deliver, {
         connection: workerConnection,
