@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSealer } from "../../app/lib/aead.server";
 import { Outbox } from "../../app/mail/outbox.server";
 import { createPolledMailQueue } from "../../app/mail/polled-queue.server";
-import { SqliteQueueBackend } from "../../app/mail/queue-sqlite.server";
+import { CLAIM_SQL, SqliteQueueBackend } from "../../app/mail/queue-sqlite.server";
 import { openDatabase, type Database } from "../../app/store/sqlite/database.server";
 import { CookieJar, TEST_SECRET } from "../support/auth";
 import { startFaultSmtp } from "../support/fault-smtp";
@@ -71,6 +71,56 @@ describe("the SQLite queue backend", () => {
         });
       const claimed = await backend.claim(5_000, 10_000, 2);
       expect(claimed.map((m) => m.createdAt).sort()).toEqual([1_000, 2_000]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a claim takes the oldest free messages of both states, and sorts only those it takes, not the backlog", async () => {
+    const db = openDatabase(path.join(dir, "backlog.sqlite"));
+    try {
+      const backend = new SqliteQueueBackend(db);
+      const id = (n: number) => String(n).padStart(32, "0");
+      // A burst: 300 queued, created 1,000 … 300,000; the oldest two held by a worker.
+      for (let n = 1; n <= 300; n++)
+        await backend.insert({
+          id: id(n),
+          sealed: "x",
+          createdAt: n * 1_000,
+          expiresAt: 10_000_000,
+          attempts: 0,
+        });
+      expect(await backend.claim(400_000, 60_000, 2)).toHaveLength(2);
+      // Two retrying, due at 2,500 and 400,000 (the latter not yet due at 300,500).
+      for (const [n, due] of [
+        [3, 2_500],
+        [4, 400_000],
+      ] as const) {
+        await backend.reschedule(id(n), due, "4xx:451", 1);
+      }
+      const claimed = await backend.claim(300_500, 60_000, 3);
+      // Messages 1 and 2 are leased; 3 is retrying and due at 2,500; then 5 and 6 queued.
+      expect(claimed.map((m) => m.id)).toEqual([id(3), id(5), id(6)]);
+
+      // The plan: each state's rows come from the (state, next_at) index in order, and the
+      // one sort is over what those walks took (at most `limit` each), never beside the walk
+      // of the index itself, which would gather and sort the whole due backlog.
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${CLAIM_SQL}`)
+        .all({ until: 1, now: 1, limit: 1 }) as {
+        id: number;
+        parent: number;
+        detail: string;
+      }[];
+      const walks = plan.filter((row) =>
+        /^SEARCH mail_queue USING INDEX mail_queue_due \(state=\? AND next_at<\?\)$/.test(
+          row.detail,
+        ),
+      );
+      expect(walks).toHaveLength(2);
+      const sorts = plan.filter((row) => row.detail.startsWith("USE TEMP B-TREE"));
+      expect(sorts).toHaveLength(1);
+      for (const walk of walks) expect(sorts.map((sort) => sort.parent)).not.toContain(walk.parent);
     } finally {
       db.close();
     }
