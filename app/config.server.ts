@@ -1,3 +1,4 @@
+import { parseMailbox } from "./mail/mime";
 import { ADAPTERS, impliedAdapter, type AdapterModule } from "../adapters/registry";
 import {
   flag,
@@ -147,6 +148,15 @@ function coreProblems(env: PartialValues<CoreVariables>, production: boolean): s
     if (parsed(env, "SMTP_URL") && !env.SMTP_URL)
       problems.push("SMTP_URL is required when MAIL_TRANSPORT=smtp");
     if (!env.MAIL_FROM) problems.push("MAIL_FROM is required when MAIL_TRANSPORT=smtp");
+    else {
+      try {
+        parseMailbox(env.MAIL_FROM);
+      } catch {
+        problems.push(
+          'MAIL_FROM must be an address or "Name <address>" (e.g. "Sign in <login@example.com>")',
+        );
+      }
+    }
   }
   if (parsed(env, "STORE", "REDIS_URL") && env.STORE === "redis" && !env.REDIS_URL)
     problems.push("REDIS_URL is required when STORE=redis");

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import nodemailer, { type Transporter } from "nodemailer";
+import { composeMessage, parseMailbox, type Mailbox } from "./mime";
 import {
   MailSendError,
   type EmailMessage,
@@ -40,7 +42,7 @@ export class SmtpMailer implements Mailer {
   #transport: Transporter;
   readonly #connect: () => Transporter;
   #closed = false;
-  readonly #from: string | { name: string; address: string };
+  readonly #from: Mailbox;
   readonly #messageIdDomain: string;
 
   constructor(options: SmtpMailerOptions) {
@@ -63,13 +65,12 @@ export class SmtpMailer implements Mailer {
     this.#connect = () => nodemailer.createTransport(settings);
     this.#transport = this.#connect();
     // A bare address shows as itself in the inbox; with the app's name people know the
-    // sender. nodemailer quotes the name, so any APP_NAME is safe in the header.
-    const bare = !options.from.includes("<");
-    this.#from =
-      bare && options.name ? { name: options.name, address: options.from.trim() } : options.from;
+    // sender. The name is quoted or encoded (./mime.ts), so any APP_NAME is safe in the header.
+    const from = parseMailbox(options.from);
+    this.#from = from.name || !options.name ? from : { ...from, name: options.name };
     // The sender's own domain names its messages (RFC 5322 §3.6.4 asks for a unique id; the
     // domain part is conventionally the sender's).
-    this.#messageIdDomain = /@([^\s<>@]+)>?\s*$/.exec(options.from)?.[1] ?? "localhost";
+    this.#messageIdDomain = from.address.slice(from.address.lastIndexOf("@") + 1);
   }
 
   /**
@@ -78,15 +79,26 @@ export class SmtpMailer implements Mailer {
    * data went out) reaches the inbox as a recognisable duplicate, not a second sign-in.
    */
   async send(message: EmailMessage, options: SendOptions = {}): Promise<void> {
-    const transport = this.#transport;
+    let raw: string;
     try {
-      await transport.sendMail({
+      raw = composeMessage({
         from: this.#from,
         to: message.to,
         subject: message.subject,
         text: message.text,
         html: message.html,
-        messageId: message.tag ? `<${message.tag.id}@${this.#messageIdDomain}>` : undefined,
+        messageId: `<${message.tag?.id ?? randomUUID()}@${this.#messageIdDomain}>`,
+        date: new Date(),
+      });
+    } catch (error) {
+      // A recipient that is not a plain address would be refused on every attempt.
+      throw new MailSendError("unsendable", false, { cause: error });
+    }
+    const transport = this.#transport;
+    try {
+      await transport.sendMail({
+        envelope: { from: this.#from.address, to: [message.to] },
+        raw,
         signal: options.signal,
       });
     } catch (error) {

@@ -112,6 +112,35 @@ describe("mail over real SMTP", () => {
     });
   });
 
+  it("a recipient that is not a plain address is refused for good, before anything is sent", async () => {
+    const mailer = new SmtpMailer({ url: sink.url, from: "login@example.com" });
+    const before = sink.messages.length;
+    try {
+      const to = "ada@example.com\r\nBcc: eve@example.org";
+      const refused = await mailer
+        .send({ to, subject: "Hi", text: "Hi", html: "<p>Hi</p>" })
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({
+        name: "MailSendError",
+        failure: "unsendable",
+        transient: false,
+      });
+      // A good one after it goes out as usual.
+      await mailer.send({
+        to: "next-after-unsendable@example.com",
+        subject: "Hi",
+        text: "Hi",
+        html: "<p>Hi</p>",
+      });
+      await sink.waitForEmailTo("next-after-unsendable@example.com");
+      expect(sink.messages.slice(before).map((m) => m.to)).toEqual([
+        "next-after-unsendable@example.com",
+      ]);
+    } finally {
+      mailer.close();
+    }
+  });
+
   describe("the sender's name", () => {
     /** What the inbox shows as the sender, with the app configured from these variables. */
     async function senderFor(env: Record<string, string>) {
@@ -161,7 +190,7 @@ describe("mail over real SMTP", () => {
       ).toEqual({ name: "Sign in", address: "login@example.com" });
     });
 
-    it("keeps a name with quotes, commas and accents whole (nodemailer quotes or encodes it)", async () => {
+    it("keeps a name with quotes, commas and accents whole (quoted or encoded)", async () => {
       expect(
         await senderFor({ MAIL_FROM: "login@example.com", APP_NAME: 'Café "Ada", Ltd' }),
       ).toEqual({ name: 'Café "Ada", Ltd', address: "login@example.com" });

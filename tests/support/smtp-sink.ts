@@ -98,7 +98,7 @@ export async function startSmtpSink(
   };
 }
 
-/** Just enough MIME to read what nodemailer sends: headers, multipart/alternative, QP/base64. */
+/** Just enough MIME to read what the app sends (app/mail/mime.ts): headers, multipart/alternative, QP/base64. */
 function parseMime(raw: string, to: string): SinkEmail {
   const [head = "", ...rest] = raw.split(/\r?\n\r?\n/);
   const body = rest.join("\r\n\r\n");
@@ -163,7 +163,8 @@ function decodeBody(body: string, encoding: string | undefined): string {
 }
 
 function decodeWords(value: string): string {
-  return value.replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
+  // Whitespace between two encoded words (a folded header) is not part of the text (RFC 2047 §6.2).
+  return value.replace(/(\?=)\s+(?==\?)/g, "$1").replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
     kind.toLowerCase() === "b"
       ? Buffer.from(text, "base64").toString("utf8")
       : Buffer.from(

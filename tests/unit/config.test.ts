@@ -133,6 +133,20 @@ describe("configuration", () => {
     );
   });
 
+  it("takes MAIL_FROM as an address or Name <address>, and refuses anything else at start", () => {
+    const smtp = { MAIL_TRANSPORT: "smtp", SMTP_URL: "smtp://127.0.0.1:25" };
+    for (const from of [
+      "login@example.com",
+      "Sign in <login@example.com>",
+      '"A, B" <a@example.com>',
+    ])
+      expect(parseConfig({ ...smtp, MAIL_FROM: from }).mail.from).toBe(from);
+    for (const from of ["Sign in", "login@example.com, other@example.com", "<login@example.com"])
+      expect(() => parseConfig({ ...smtp, MAIL_FROM: from }), from).toThrow(
+        /MAIL_FROM must be an address or "Name <address>"/,
+      );
+  });
+
   it("chooses workos when an API key is set, and requires the client id with it", () => {
     expect(() => parseConfig({ WORKOS_API_KEY: "sk_test" })).toThrow(/WORKOS_CLIENT_ID/);
     expect(parseConfig({ WORKOS_API_KEY: "sk_test", WORKOS_CLIENT_ID: "client_1" }).adapter).toBe(
