@@ -164,16 +164,18 @@ function decodeBody(body: string, encoding: string | undefined): string {
 
 function decodeWords(value: string): string {
   // Whitespace between two encoded words (a folded header) is not part of the text (RFC 2047 §6.2).
-  return value.replace(/(\?=)\s+(?==\?)/g, "$1").replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
-    kind.toLowerCase() === "b"
-      ? Buffer.from(text, "base64").toString("utf8")
-      : Buffer.from(
-          text
-            .replace(/_/g, " ")
-            .replace(/=([0-9A-F]{2})/gi, (__, hex: string) =>
-              String.fromCharCode(parseInt(hex, 16)),
-            ),
-          "latin1",
-        ).toString("utf8"),
-  );
+  return value
+    .replace(/(\?=)\s+(?==\?)/g, "$1")
+    .replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
+      kind.toLowerCase() === "b"
+        ? Buffer.from(text, "base64").toString("utf8")
+        : Buffer.from(
+            text
+              .replace(/_/g, " ")
+              .replace(/=([0-9A-F]{2})/gi, (__, hex: string) =>
+                String.fromCharCode(parseInt(hex, 16)),
+              ),
+            "latin1",
+          ).toString("utf8"),
+    );
 }
