@@ -335,11 +335,13 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           : "identical (scripts, nonces, asset hashes aside)"),
     );
 
-    const get = (server: Server, path: string, cookie?: () => string) => () =>
+    /** GETs with every connection always waiting; with `rate`, at that steady rate instead. */
+    const get = (server: Server, path: string, cookie?: () => string, rate?: number) => () =>
       load({
         url: `${server.origin}${path}`,
         connections: plan.connections,
-        amount: plan.amount,
+        amount: rate ? plan.pacedAmount : plan.amount,
+        rate,
         headers: cookie ? { Cookie: cookie() } : undefined,
         expectStatus: 200,
       });
@@ -410,6 +412,19 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         prepare: sqliteSession.prepare,
         run: get(sqlite, "/", sqliteSession.cookie),
       },
+      // The same two at a steady rate well below saturation: each request handled on its
+      // own, so the CPU per request is not shaped by how answers bunch up (README).
+      {
+        id: "sqlite-out-steady",
+        server: sqlite,
+        run: get(sqlite, "/", undefined, plan.steadyRate),
+      },
+      {
+        id: "sqlite-in-steady",
+        server: sqlite,
+        prepare: sqliteSession.prepare,
+        run: get(sqlite, "/", sqliteSession.cookie, plan.steadyRate),
+      },
       {
         id: "dashboard",
         server: sqlite,
@@ -434,6 +449,17 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           server: onRedis,
           prepare: redisSession.prepare,
           run: get(onRedis, "/", redisSession.cookie),
+        },
+        {
+          id: "redis-out-steady",
+          server: onRedis,
+          run: get(onRedis, "/", undefined, plan.steadyRate),
+        },
+        {
+          id: "redis-in-steady",
+          server: onRedis,
+          prepare: redisSession.prepare,
+          run: get(onRedis, "/", redisSession.cookie, plan.steadyRate),
         },
       );
     }
@@ -798,6 +824,13 @@ function buildReport(plan: Plan, figures: Partial<Figures>, previous: Previous |
       runs["sqlite-in"],
       cpu,
     );
+    ratioRow(
+      "sqliteInOverOutSteadyCpu",
+      `  signed out ÷ in, SQLite, CPU per request at ${plan.steadyRate} req/s (no target)`,
+      runs["sqlite-out-steady"],
+      runs["sqlite-in-steady"],
+      cpu,
+    );
     if (runs["redis-in"]) {
       throughputRow("Starter, / signed out (Redis), req/s", runs["redis-out"]);
       throughputRow("Starter, / signed in (Redis), req/s", runs["redis-in"]);
@@ -817,6 +850,13 @@ function buildReport(plan: Plan, figures: Partial<Figures>, previous: Previous |
         "  signed out ÷ in, Redis, CPU per request",
         runs["redis-out"],
         runs["redis-in"],
+        cpu,
+      );
+      ratioRow(
+        "redisInOverOutSteadyCpu",
+        `  signed out ÷ in, Redis, CPU per request at ${plan.steadyRate} req/s (no target)`,
+        runs["redis-out-steady"],
+        runs["redis-in-steady"],
         cpu,
       );
     } else {

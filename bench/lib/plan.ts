@@ -15,6 +15,12 @@ export interface Plan {
    */
   pacedRate: number;
   pacedAmount: number;
+  /**
+   * The steady-rate runs of `/` signed in and out (`pacedAmount` requests each): well below
+   * what the server can do, so every request is handled alone and their CPU per request
+   * compares the work, not how answers bunch up under saturation.
+   */
+  steadyRate: number;
   /** Sign-in starts of the memory phase. */
   memoryStarts: number;
   /** Warm-up starts of the memory server (few: their counters are still live at the first reading). */
@@ -57,6 +63,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     connections: 50,
     pacedRate: 100,
     pacedAmount: quick ? 200 : 1000,
+    steadyRate: 200,
     memoryStarts: quick ? 10_000 : 100_000,
     memoryWarmStarts: 500,
     memoryLoginTtl: 5,
