@@ -118,6 +118,7 @@ export function createProviderSignOut(options: ProviderSignOutOptions): Provider
       // The store did not answer: still try once now; there is nothing to retry from.
       log({ step: "provider_logout", outcome: "not_queued:store_unavailable" });
     }
+    // Stryker disable next-line ArrowFunction,BooleanLiteral: only told apart from "late", never read
     const tried = attempt(id, job).catch(() => false);
     let timeout: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => {
