@@ -38,11 +38,7 @@ export async function readForm(
   } catch {
     throw new Response("The form is not valid UTF-8.", { status: 400 });
   }
-  try {
-    return new URLSearchParams(text);
-  } catch {
-    throw new Response("The form could not be read.", { status: 400 });
-  }
+  return new URLSearchParams(text);
 }
 
 async function readBounded(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
