@@ -195,6 +195,7 @@ export function url<O extends UrlOptions>(options: O): Variable<Output<string, O
 
 /** "a", "a or b", "a, b or c". */
 function listOf(words: readonly string[]): string {
+  // Stryker disable next-line StringLiteral: no separator is used with one word or none
   if (words.length <= 1) return words.join("");
   return `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 }

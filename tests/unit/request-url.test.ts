@@ -12,6 +12,7 @@ describe("pageUrl: the page a raw React Router 8 request is for", () => {
   it("keeps trailing slashes of the trailing-slash-aware form", () => {
     expect(at("/_.data").pathname).toBe("/");
     expect(at("/docs/_.data").pathname).toBe("/docs/");
+    expect(at("/.data").pathname).toBe("/");
   });
 
   it("drops React Router's own search parameters and keeps the page's", () => {
