@@ -158,6 +158,31 @@ describe("registration", () => {
     ]);
   });
 
+  it("keeps every transport WebAuthn names", async () => {
+    const every = ["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"];
+    const key = new SoftwareAuthenticator({ origin: ORIGIN, transports: every });
+    await addPasskey(ADA, ADA_SESSION, key);
+    const options = await passkeys.registrationOptions(ADA_SESSION, ADA);
+    expect(options.excludeCredentials?.[0]?.transports).toEqual(every);
+  });
+
+  it("adds a passkey from a security key or phone (cross-platform) as from the device itself", async () => {
+    const options = await passkeys.registrationOptions(ADA_SESSION, ADA);
+    const response = { ...device.register(options), authenticatorAttachment: "cross-platform" };
+    await passkeys.register(ADA_SESSION, ADA, response, { defaultName: "Security key" });
+    expect(await passkeys.list(ADA.id)).toHaveLength(1);
+  });
+
+  it("refuses a credential id with a character base64url does not have, wherever it is", async () => {
+    const options = await passkeys.registrationOptions(ADA_SESSION, ADA);
+    const good = device.register(options);
+    for (const id of [`!${good.id}`, `${good.id}!`, `${good.id.slice(0, 4)}+${good.id.slice(4)}`]) {
+      expect(
+        await refusal(passkeys.register(ADA_SESSION, ADA, { ...good, id }, { defaultName: "x" })),
+      ).toBe("invalid_input:malformed");
+    }
+  });
+
   it("says whether a passkey is synced, as the authenticator flags it", async () => {
     const synced = await addPasskey(
       ADA,
@@ -579,6 +604,22 @@ describe("sign-in", () => {
     }
     expect(options.challenge).toMatch(/^[A-Za-z0-9_-]+$/);
   });
+
+  it("signs in with a passkey on a security key or phone (cross-platform)", async () => {
+    await addPasskey();
+    const options = await passkeys.authenticationOptions(BROWSER);
+    const response = { ...device.assert(options), authenticatorAttachment: "cross-platform" };
+    expect(await passkeys.authenticate(BROWSER, response)).toBe(ADA.id);
+  });
+
+  it("refuses an assertion whose credential id starts with a character base64url does not have", async () => {
+    await addPasskey();
+    const options = await passkeys.authenticationOptions(BROWSER);
+    const good = device.assert(options);
+    expect(await refusal(passkeys.authenticate(BROWSER, { ...good, id: `!${good.id}` }))).toBe(
+      "invalid_input:malformed",
+    );
+  });
 });
 
 describe("the person's list", () => {
@@ -602,6 +643,27 @@ describe("the person's list", () => {
     expect((await passkeys.credentialIds(ADA.id)).sort()).toEqual(
       [a, b, c, d].map((x) => x?.credentials[0]?.id).sort(),
     );
+  });
+
+  it("orders the list by use and creation, not by the order the store's index gives", async () => {
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => new SoftwareAuthenticator({ origin: ORIGIN }));
+    const names = async () => (await passkeys.list(ADA.id)).map((p) => p.name);
+    await addPasskey(ADA, ADA_SESSION, a, "first");
+    clock.advance(1000);
+    await addPasskey(ADA, ADA_SESSION, b, "second");
+    clock.advance(1000);
+    await addPasskey(ADA, ADA_SESSION, c, "third");
+    clock.advance(1000);
+    await signIn(a as SoftwareAuthenticator);
+    await addPasskey(ADA, ADA_SESSION, d, "fourth");
+    // The index, rewritten so that it gives them oldest first.
+    const index = `passkey:user:${ADA.id}`;
+    const later = clock() + 86_400_000;
+    for (const [i, key] of [b, c, a, d].entries()) {
+      await store.indexAdd(index, digestOf(key?.credentials[0]?.id as string), later - i, 40);
+    }
+    // "first" was used when "fourth" was added: the newer one first.
+    expect(await names()).toEqual(["fourth", "first", "third", "second"]);
   });
 
   it("S30: leaves out whatever in the person's index is unreadable, gone, or another person's", async () => {
