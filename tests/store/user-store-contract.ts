@@ -69,6 +69,23 @@ export function runUserStoreContract(name: string, factory: () => Promise<UserSt
         expect(other.user.id).not.toBe(user.id);
       });
 
+      it("creates a user from an address alone with every other field null and no fields", async () => {
+        const { user, identity } = await users.create({ email: "ada@example.com" });
+        expect(identity).toBeUndefined();
+        expect(user).toEqual({
+          id: user.id,
+          email: "ada@example.com",
+          emailVerifiedAt: null,
+          createdAt: user.createdAt,
+          lastSignInAt: null,
+          firstName: null,
+          lastName: null,
+          fields: {},
+        });
+        expect(await users.get(user.id)).toEqual(user);
+        expect(await users.identities(user.id)).toEqual([]);
+      });
+
       it("answers null for an unknown id or address", async () => {
         expect(await users.get("usr_00000000000000000000000000000000")).toBeNull();
         expect(await users.getByEmail("nobody@example.com")).toBeNull();
@@ -126,19 +143,88 @@ export function runUserStoreContract(name: string, factory: () => Promise<UserSt
         expect(await users.get(user.id)).toEqual(expected);
         const cleared = await users.update(user.id, { firstName: null, fields: { seats: null } });
         expect(cleared).toMatchObject({ firstName: null, fields: { plan: "pro", seats: null } });
+        const verified = await users.update(user.id, { emailVerifiedAt: 1_900_000_000_000 });
+        expect(verified).toMatchObject({
+          emailVerifiedAt: 1_900_000_000_000,
+          lastName: "Lovelace",
+        });
+        expect((await users.get(user.id))?.emailVerifiedAt).toBe(1_900_000_000_000);
+      });
+
+      it("update leaves what the patch sets to undefined as it was", async () => {
+        const { user } = await users.create({
+          email: "ada@example.com",
+          firstName: "Ada",
+          lastName: "Lovelace",
+          emailVerifiedAt: 1_700_000_000_000,
+          fields: { plan: "pro" },
+        });
+        const same = await users.update(user.id, {
+          firstName: undefined,
+          lastName: undefined,
+          emailVerifiedAt: undefined,
+          lastSignInAt: undefined,
+          // Outside the type, as a caller in plain JavaScript may send it: every backend skips it.
+          fields: { plan: undefined as unknown as string },
+        });
+        expect(same).toEqual(user);
+        expect(await users.update(user.id, {})).toEqual(user);
+        expect(await users.get(user.id)).toEqual(user);
       });
 
       it("update of an unknown user answers null and creates nothing", async () => {
         const id = "usr_00000000000000000000000000000000";
         expect(await users.update(id, { firstName: "Ghost" })).toBeNull();
+        expect(await users.update(id, { fields: { plan: "pro" } })).toBeNull();
         expect(await users.get(id)).toBeNull();
       });
+    });
+
+    it("keeps its records apart from the objects it is given and answers", async () => {
+      const fields = { plan: "pro" };
+      const identity = { method: "local", subject: "local_copy" };
+      const { user } = await users.create({ email: "ada@example.com", fields }, identity);
+      fields.plan = "changed";
+      identity.subject = "changed";
+      const stored = { ...user, fields: { plan: "pro" } };
+      for (const answer of [
+        user,
+        await users.get(user.id),
+        await users.getByEmail(user.email),
+        await users.update(user.id, { fields: { seats: 1 } }),
+      ]) {
+        if (!answer) throw new Error("no user");
+        answer.firstName = "Eve";
+        answer.fields.plan = "free";
+      }
+      expect(await users.get(user.id)).toEqual({ ...stored, fields: { plan: "pro", seats: 1 } });
+      const patch = { plan: "team" };
+      await users.update(user.id, { fields: patch });
+      patch.plan = "changed";
+      expect((await users.get(user.id))?.fields).toEqual({ plan: "team", seats: 1 });
+      const key = { method: "local", subject: "local_copy" };
+      const at = h.now() + 1;
+      for (const answer of [
+        await users.findIdentity(key),
+        await users.link(user.id, key, at),
+        ...(await users.identities(user.id)),
+      ]) {
+        if (!answer) throw new Error("no identity");
+        answer.userId = "usr_other";
+        answer.lastUsedAt = 0;
+      }
+      expect(await users.findIdentity(key)).toMatchObject({ userId: user.id, lastUsedAt: at });
     });
 
     describe("identities", () => {
       it("creates a user with its first identity in one step", async () => {
         const { user, identity } = await users.create({ email: "ada@example.com" }, LOCAL);
-        expect(identity).toMatchObject({ ...LOCAL, userId: user.id });
+        expect(identity).toEqual({
+          ...LOCAL,
+          userId: user.id,
+          createdAt: user.createdAt,
+          lastUsedAt: user.createdAt,
+        });
         expect(await users.findIdentity(LOCAL)).toEqual(identity);
         expect(await users.identities(user.id)).toEqual([identity]);
       });
@@ -153,8 +239,10 @@ export function runUserStoreContract(name: string, factory: () => Promise<UserSt
 
       it("links a second method to the same user, oldest first", async () => {
         const { user } = await users.create({ email: "ada@example.com" }, LOCAL);
-        const linked = await users.link(user.id, WORKOS, h.now() + 1_000);
-        expect(linked).toMatchObject({ ...WORKOS, userId: user.id });
+        const at = h.now() + 1_000;
+        const linked = await users.link(user.id, WORKOS, at);
+        expect(linked).toEqual({ ...WORKOS, userId: user.id, createdAt: at, lastUsedAt: at });
+        expect(await users.findIdentity(WORKOS)).toEqual(linked);
         expect((await users.identities(user.id)).map((i) => i.method)).toEqual(["local", "workos"]);
         expect((await users.findIdentity(WORKOS))?.userId).toBe(user.id);
       });
@@ -166,6 +254,7 @@ export function runUserStoreContract(name: string, factory: () => Promise<UserSt
         expect(again.lastUsedAt).toBe((identity?.createdAt ?? 0) + 5_000);
         expect(await users.findIdentity(LOCAL)).toEqual(again);
         expect(await users.identities(user.id)).toHaveLength(1);
+        expect(await users.identities(user.id)).toEqual([again]);
       });
 
       it("one method and subject belong to one user: linking it to another is refused", async () => {
@@ -174,6 +263,24 @@ export function runUserStoreContract(name: string, factory: () => Promise<UserSt
         expect(await refusal(users.link(eve.user.id, WORKOS, h.now()))).toBe("identity_taken");
         expect((await users.findIdentity(WORKOS))?.userId).toBe(ada.user.id);
         expect(await users.identities(eve.user.id)).toEqual([]);
+      });
+
+      it("lists identities linked at the same time by method, then subject", async () => {
+        const { user } = await users.create({ email: "ada@example.com" });
+        const at = h.now() + 1_000;
+        // Neither in the order linked nor in its reverse.
+        for (const [method, subject] of [
+          ["a", "bz"],
+          ["b", "1"],
+          ["a", "1"],
+          ["ab", "c"],
+        ] as const) {
+          await users.link(user.id, { method, subject }, at);
+        }
+        await users.link(user.id, { method: "z", subject: "0" }, at - 1);
+        const listed = (await users.identities(user.id)).map((i) => `${i.method}/${i.subject}`);
+        // Method first: "a" before "ab" whatever the subjects ("a"+"bz" > "ab"+"c").
+        expect(listed).toEqual(["z/0", "a/1", "a/bz", "ab/c", "b/1"]);
       });
 
       it("the same subject under two methods is two identities", async () => {

@@ -24,10 +24,13 @@ export function newUserRecord(input: NewUser, now: number): UserRecord {
   };
 }
 
-/** Oldest first; ties by method, then subject (the order every backend returns). */
+/**
+ * Oldest first; ties by method, then subject (the order every backend returns). Never 0:
+ * it orders one user's identities, and no two of them share a method and a subject.
+ */
 export function byAge(a: IdentityRecord, b: IdentityRecord): number {
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   const left = `${a.method}\u0000${a.subject}`;
   const right = `${b.method}\u0000${b.subject}`;
-  return left < right ? -1 : left > right ? 1 : 0;
+  return left < right ? -1 : 1;
 }

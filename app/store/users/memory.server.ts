@@ -74,7 +74,10 @@ export class MemoryUserStore implements UserStore {
     for (const [name, value] of Object.entries(rest)) {
       if (value !== undefined) (user as unknown as Record<string, unknown>)[name] = value;
     }
-    if (fields) Object.assign(user.fields, structuredClone(fields));
+    // A field set to undefined is left as it is, as the other backends do.
+    for (const [name, value] of Object.entries(structuredClone(fields ?? {}))) {
+      if (value !== undefined) user.fields[name] = value;
+    }
     return structuredClone(user);
   }
 
