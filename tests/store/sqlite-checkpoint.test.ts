@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   openDatabase,
   startCheckpointer,
@@ -78,6 +78,31 @@ describe("SQLite checkpoints off the event loop", () => {
       );
     } finally {
       await checkpointer.stop();
+      db.close();
+    }
+  });
+
+  it("says once when the thread fails, and gives the connection SQLite's own checkpoint back", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const db = openDatabase(freshFile());
+    const pages = () =>
+      (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+        .wal_autocheckpoint;
+    try {
+      // The thread cannot open a file in a folder that does not exist.
+      const checkpointer = startCheckpointer(db, path.join(dir, "missing", "app.db"), {
+        fallbackPages: 7_000,
+      });
+      expect(pages()).toBe(7_000);
+      await until("the thread's failure", () => (warn.mock.calls.length > 0 ? true : undefined));
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /^\[store\] SQLite checkpoint thread stopped \(.+\); checkpoints run in-process$/,
+      );
+      expect(pages()).toBe(1_000);
+      await checkpointer.stop();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
       db.close();
     }
   });

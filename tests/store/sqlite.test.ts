@@ -9,6 +9,7 @@ import { isStoreUnavailableError } from "../../app/store/errors";
 import {
   DatabaseOpenError,
   loadMigrations,
+  migrate,
   openDatabase,
   type Migration,
 } from "../../app/store/sqlite/database.server";
@@ -459,6 +460,102 @@ describe("openDatabase and the migrations", () => {
     expect(() => openDatabase(file, { migrations: [m(1, "a", "SELECT 1")] })).toThrow(
       /migration 0002, which this version does not know/,
     );
+  });
+
+  it("names every version it does not know, in order", () => {
+    const file = freshFile();
+    const all = [m(3, "c", "SELECT 1"), m(1, "a", "SELECT 1"), m(10, "d", "SELECT 1")];
+    openDatabase(file, { migrations: all }).close();
+    expect(() => openDatabase(file, { migrations: [m(1, "a", "SELECT 1")] })).toThrow(
+      /has migration 0003, 0010, which this version does not know/,
+    );
+  });
+
+  it("records when each migration was applied", () => {
+    const file = freshFile();
+    const before = Date.now();
+    openDatabase(file, { migrations: [m(1, "a", "SELECT 1")] }).close();
+    const [row] = rows(file, "SELECT applied_at FROM schema_migrations");
+    expect(Number(row?.applied_at)).toBeGreaterThanOrEqual(before);
+    expect(Number(row?.applied_at)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("opens with foreign keys on and the busy timeout given, 2 s by default", () => {
+    const first = openDatabase(freshFile(), { migrations: [] });
+    const given = openDatabase(freshFile(), { migrations: [], busyTimeoutMs: 50 });
+    try {
+      expect(first.prepare("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+      expect(first.prepare("PRAGMA busy_timeout").get()).toEqual({ timeout: 2_000 });
+      expect(given.prepare("PRAGMA busy_timeout").get()).toEqual({ timeout: 50 });
+    } finally {
+      first.close();
+      given.close();
+    }
+  });
+
+  it("refuses a database that cannot keep its journal in WAL mode", () => {
+    // An in-memory database keeps its journal in memory: nothing would survive a crash.
+    expect(() => openDatabase(":memory:", { migrations: [] })).toThrow(
+      /^cannot write :memory:: the journal stays in "memory" mode, not "wal"$/,
+    );
+  });
+
+  it("a failed open says why as DatabaseOpenError, with the cause, and closes what it opened", () => {
+    const close = vi.spyOn(DatabaseSync.prototype, "close");
+    try {
+      const list = [m(1, "broken", "CREATE TABLE (")];
+      const error = (() => {
+        try {
+          openDatabase(freshFile(), { migrations: list });
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error).toBeInstanceOf(DatabaseOpenError);
+      expect(error?.name).toBe("DatabaseOpenError");
+      // The migration's error, and under it SQLite's own.
+      expect((error?.cause as Error).message).toMatch(/^migration 0001_broken failed: /);
+      expect((error?.cause as Error).cause).toBeInstanceOf(Error);
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      close.mockRestore();
+    }
+    const blocked = path.join(dir, "blocked-folder");
+    writeFileSync(blocked, "");
+    for (const file of [
+      path.join(blocked, "store.db"),
+      (() => {
+        const folder = freshFile();
+        mkdirSync(folder, { recursive: true });
+        return folder;
+      })(),
+    ]) {
+      const error = (() => {
+        try {
+          openDatabase(file);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error?.name).toBe("DatabaseOpenError");
+      expect(error?.cause).toBeInstanceOf(Error);
+    }
+  });
+
+  it("migrate rolls every pending migration back when one fails, on a connection it leaves open", () => {
+    const db = new DatabaseSync(":memory:");
+    try {
+      expect(() =>
+        migrate(db, [m(1, "ok", "CREATE TABLE kept (v TEXT)"), m(2, "broken", "CREATE TABLE (")]),
+      ).toThrow(/^migration 0002_broken failed: /);
+      expect(db.isTransaction).toBe(false);
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+      expect(tables).toEqual([]);
+      migrate(db, [m(1, "ok", "CREATE TABLE kept (v TEXT)")]);
+      expect(db.prepare("SELECT version FROM schema_migrations").all()).toEqual([{ version: 1 }]);
+    } finally {
+      db.close();
+    }
   });
 
   it("refuses two migrations with one number", () => {
