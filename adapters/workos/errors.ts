@@ -166,8 +166,9 @@ export function mapWorkosError(error: unknown, context: MapWorkosErrorContext): 
     name === "NoApiKeyProvidedException" ||
     status === 401 ||
     status === 403 ||
-    oauthError === "invalid_client" ||
-    oauthError === "unauthorized_client"
+    // As an OAuth `error` or as a User Management `code`: a wrong client id is ours.
+    providerCode === "invalid_client" ||
+    providerCode === "unauthorized_client"
   ) {
     return make("misconfigured", true);
   }

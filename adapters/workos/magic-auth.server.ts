@@ -64,6 +64,7 @@ export function createWorkosMagicAuthAdapter(
     );
     if (emailMode === "app") {
       try {
+        // Stryker disable next-line OptionalChaining: the factory refuses "app" without a mailer.
         await mailer?.send({
           ...renderSignInEmail({
             to: email,

@@ -6,6 +6,7 @@ import {
 import { Outbox } from "../../../app/mail/outbox.server";
 import type { WorkosEmulator } from "../../emulators/workos/server";
 import { readAppEmail } from "../../conformance/harnesses/outbox";
+import { totp } from "../../emulators/workos/totp";
 import { authFailure, emulatorClient, startContext, emulatorPerFile } from "./helpers";
 
 const ADA = "ada@example.com";
@@ -243,5 +244,132 @@ describe("workos-magic-auth: provider failures", () => {
     emulator.failNext("/user_management/authenticate", { delayMs: 60_000 });
     const impatient = setup("workos", { timeoutMs: 100 }).adapter;
     expect((await authFailure(impatient.verify(proof, verifyContext))).code).toBe("unavailable");
+  });
+});
+
+describe("workos-magic-auth: configuration", () => {
+  it("refuses WORKOS_EMAIL=app without a mailer, and needs none for WORKOS_EMAIL=workos", () => {
+    const { client } = emulatorClient(emulator);
+    let thrown: unknown;
+    try {
+      createWorkosMagicAuthAdapter({ client, emailMode: "app" });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({
+      code: "misconfigured",
+      message: "WORKOS_EMAIL=app needs a mailer",
+    });
+    expect(createWorkosMagicAuthAdapter({ client, emailMode: "workos" }).name).toBe(
+      WORKOS_MAGIC_AUTH,
+    );
+  });
+
+  it("says it delivers codes and no links", () => {
+    expect(setup("workos").adapter.delivers).toEqual({ link: false, code: true });
+  });
+
+  it("sends its own clientId when given one, and the client's otherwise", async () => {
+    const { client } = emulatorClient(emulator);
+    const other = createWorkosMagicAuthAdapter({
+      client,
+      emailMode: "workos",
+      clientId: "client_someone_else",
+    });
+    await other.start(ADA, startContext);
+    const code = emulator.lastEmailTo(ADA)?.code ?? "";
+    // The emulator refuses a client id other than its own, as WorkOS does.
+    expect(
+      (await authFailure(other.verify({ kind: "code", email: ADA, code }, verifyContext))).code,
+    ).toBe("misconfigured");
+    const own = createWorkosMagicAuthAdapter({ client, emailMode: "workos" });
+    expect((await own.verify({ kind: "code", email: ADA, code }, verifyContext)).email).toBe(ADA);
+  });
+
+  it("names the app in its email as 'the app' when no appName is given", async () => {
+    const { client } = emulatorClient(emulator);
+    const outbox = new Outbox();
+    const adapter = createWorkosMagicAuthAdapter({ client, emailMode: "app", mailer: outbox });
+    await adapter.start(ADA, startContext);
+    expect(outbox.latestTo(ADA)?.subject).toBe("Sign in to the app");
+  });
+
+  it("a mailer failure in app mode says the email could not be sent", async () => {
+    const { client } = emulatorClient(emulator);
+    const adapter = createWorkosMagicAuthAdapter({
+      client,
+      emailMode: "app",
+      mailer: { send: () => Promise.reject(new Error("SMTP 554")) },
+    });
+    expect((await authFailure(adapter.start(ADA, startContext))).message).toBe(
+      "The sign-in email could not be sent",
+    );
+  });
+});
+
+describe("workos-magic-auth: what verify sends to WorkOS", () => {
+  it("trims spaces around the code", async () => {
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    const identity = await adapter.verify(
+      { kind: "code", email: ADA, code: ` ${code()}\n` },
+      verifyContext,
+    );
+    expect(identity.email).toBe(ADA);
+  });
+
+  it("refuses each malformed proof with its own reason, before asking WorkOS", async () => {
+    const { adapter } = setup("workos");
+    const refusal = async (proof: unknown) => {
+      const error = await authFailure(adapter.verify(proof as never, verifyContext));
+      expect(error.code).toBe("invalid");
+      return error.message;
+    };
+    expect(await refusal({ kind: "callback", code: "123456", email: ADA })).toBe(
+      "This adapter verifies codes only",
+    );
+    expect(await refusal({ kind: "code", email: ADA, code: "12345" })).toBe("A code is six digits");
+    expect(await refusal({ kind: "code", email: ADA })).toBe("A code is six digits");
+    expect(await refusal({ kind: "code", email: ADA, code: 123456 })).toBe("A code is six digits");
+    for (const email of [undefined, "", 42, `${"a".repeat(243)}@example.com`]) {
+      expect(await refusal({ kind: "code", email, code: "123456" }), String(email)).toBe(
+        "No pending email for this code",
+      );
+    }
+    expect(emulator.requests()).toHaveLength(0);
+  });
+
+  it("asks WorkOS about an address of exactly 254 characters", async () => {
+    const { adapter } = setup("workos");
+    const email = `${"a".repeat(242)}@example.com`;
+    expect(email).toHaveLength(254);
+    // No code was sent to it: WorkOS answers that this one is wrong.
+    expect(
+      (await authFailure(adapter.verify({ kind: "code", email, code: "123456" }, verifyContext)))
+        .code,
+    ).toBe("invalid");
+    expect(emulator.requests().map((r) => r.path)).toEqual(["/user_management/authenticate"]);
+  });
+});
+
+describe("workos-magic-auth: the second factor", () => {
+  it("a required MFA enrollment is finished with the authenticator's code, as this adapter", async () => {
+    emulator.setMfa("required");
+    const { adapter, code } = setup("workos");
+    await adapter.start(ADA, startContext);
+    const asked = await authFailure(
+      adapter.verify({ kind: "code", email: ADA, code: code() }, verifyContext),
+    );
+    expect(asked.code).toBe("second_factor_required");
+    const step = asked.secondFactor;
+    expect(step?.kind).toBe("enroll");
+    const secret = step?.enrollment?.secret ?? "";
+    const identity = await adapter.verifySecondFactor(
+      step?.state ?? "",
+      totp(secret, emulator.now()),
+      verifyContext,
+    );
+    expect(identity).toMatchObject({ email: ADA, adapter: WORKOS_MAGIC_AUTH });
+    expect(identity.id).toMatch(/^user_/);
   });
 });
