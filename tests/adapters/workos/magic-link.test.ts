@@ -276,3 +276,97 @@ describe("workos-magic-link: provider failures", () => {
     );
   });
 });
+
+describe("workos-magic-link: configuration", () => {
+  const construct = (options: Partial<Parameters<typeof createWorkosMagicLinkAdapter>[0]>) => {
+    const { client } = emulatorClient(emulator);
+    try {
+      createWorkosMagicLinkAdapter({ client, emailMode: "workos", ...options });
+    } catch (error) {
+      return error;
+    }
+    return "built";
+  };
+
+  it("refuses each setting WorkOS would reject as misconfigured, with its reason", () => {
+    expect(construct({ emailMode: "app" })).toMatchObject({
+      code: "misconfigured",
+      message: "WORKOS_EMAIL=app needs a mailer",
+    });
+    for (const expiresInSeconds of [899, 86_401, 900.5, Number.NaN]) {
+      expect(construct({ expiresInSeconds }), String(expiresInSeconds)).toMatchObject({
+        code: "misconfigured",
+        message: "A WorkOS Magic Link lives 900 to 86400 seconds",
+      });
+    }
+    expect(construct({ expiresInSeconds: 900 })).toBe("built");
+    expect(construct({ expiresInSeconds: 86_400 })).toBe("built");
+  });
+
+  it("says it delivers links and no codes", () => {
+    expect(setup("workos").adapter.delivers).toEqual({ link: true, code: false });
+  });
+
+  it("WORKOS_EMAIL=app: the email names 'the app' by default and has no Continue step", async () => {
+    const { client } = emulatorClient(emulator);
+    const outbox = new Outbox();
+    const adapter = createWorkosMagicLinkAdapter({ client, emailMode: "app", mailer: outbox });
+    await adapter.start(ADA, startContext);
+    const message = outbox.latestTo(ADA);
+    expect(message?.subject).toBe("Sign in to the app");
+    // WorkOS's redirect signs in at once: there is no page with a Continue button.
+    expect(message?.text).toContain("Open this link in the browser where you asked to sign in:");
+    expect(message?.text).not.toContain("Continue");
+  });
+
+  it("a mailer failure in app mode says the email could not be sent", async () => {
+    const { client } = emulatorClient(emulator);
+    const adapter = createWorkosMagicLinkAdapter({
+      client,
+      emailMode: "app",
+      mailer: { send: () => Promise.reject(new Error("SMTP 554")) },
+    });
+    expect((await authFailure(adapter.start(ADA, startContext))).message).toBe(
+      "The sign-in email could not be sent",
+    );
+  });
+});
+
+describe("workos-magic-link: the callback code", () => {
+  it("trims spaces around the code before the exchange", async () => {
+    const { adapter, callback } = await callbackFor("workos");
+    const code = callback.searchParams.get("code") ?? "";
+    expect((await adapter.verify({ kind: "callback", code: ` ${code}\n` }, {})).email).toBe(ADA);
+  });
+
+  it("refuses a missing, blank, non-string or over-long code before asking WorkOS", async () => {
+    const { adapter } = setup("workos");
+    for (const code of [undefined, "", "   ", 42, "c".repeat(513)]) {
+      const error = await authFailure(adapter.verify({ kind: "callback", code } as never, {}));
+      expect([error.code, error.message], String(code)).toEqual([
+        "invalid",
+        "Malformed callback code",
+      ]);
+    }
+    const other = await authFailure(adapter.verify({ kind: "link", token: "t" }, {}));
+    expect(other.message).toBe("This adapter verifies callback codes only");
+    expect(emulator.requests()).toHaveLength(0);
+  });
+
+  it("exchanges a code of exactly 512 characters", async () => {
+    const { adapter } = setup("workos");
+    expect(
+      (await authFailure(adapter.verify({ kind: "callback", code: "c".repeat(512) }, {}))).code,
+    ).toBe("invalid");
+    expect(emulator.requests().map((r) => r.path)).toEqual(["/sso/token"]);
+  });
+
+  it("logs a failed exchange as the verify step", async () => {
+    const { adapter, logged } = setup("workos");
+    emulator.failNext("/sso/token", { status: 500 });
+    await authFailure(adapter.verify({ kind: "callback", code: "c" }, {}));
+    expect(logged.map((entry) => [entry.operation, entry.mappedTo])).toEqual([
+      ["verify", "unavailable"],
+    ]);
+  });
+});
