@@ -64,7 +64,8 @@ export function parseWorkosApiUrl(apiUrl: string): {
     url.password ||
     url.search ||
     url.hash ||
-    (url.pathname !== "/" && url.pathname !== "")
+    // An http(s) URL's path is never empty: "/" when none was given.
+    url.pathname !== "/"
   ) {
     // The SDK ignores any path, so a URL with one would silently reach the wrong place.
     throw new AuthError(

@@ -7,12 +7,12 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
 } from "@workos-inc/node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { isAuthError } from "../../../adapters/errors";
 import { createWorkosClient, parseWorkosApiUrl } from "../../../adapters/workos/client.server";
 import { mapWorkosError, type WorkosFailureLog } from "../../../adapters/workos/errors";
 import { startWorkosEmulator, type WorkosEmulator } from "../../emulators/workos/server";
-import { authFailure, emulatorClient } from "./helpers";
+import { authFailure, emulatorClient, emulatorPerFile } from "./helpers";
 
 describe("parseWorkosApiUrl", () => {
   it("splits an origin into the SDK's host, https and port", () => {
@@ -40,6 +40,9 @@ describe("parseWorkosApiUrl", () => {
     "https://api.workos.com/v1",
     "https://u:p@api.workos.com",
     "https://api.workos.com?x=1",
+    "https://u@api.workos.com",
+    "https://:p@api.workos.com",
+    "https://api.workos.com/#x",
   ]) {
     it(`refuses ${JSON.stringify(bad)} as misconfigured`, () => {
       let thrown: unknown;
@@ -65,6 +68,35 @@ describe("createWorkosClient", () => {
     expect(() => createWorkosClient({ apiKey: "k", clientId: "c", maxRetries: -1 })).toThrow(
       /retry/,
     );
+  });
+
+  it("counts a blank or absent key or client id as missing, as misconfigured", () => {
+    const refusal = (options: object) => {
+      try {
+        createWorkosClient(options as never);
+      } catch (error) {
+        return error;
+      }
+      return "built";
+    };
+    expect(refusal({ apiKey: " \t", clientId: "c" })).toMatchObject({
+      code: "misconfigured",
+      message: "WORKOS_API_KEY is missing",
+    });
+    expect(refusal({ clientId: "c" })).toMatchObject({
+      code: "misconfigured",
+      message: "WORKOS_API_KEY is missing",
+    });
+    expect(refusal({ apiKey: "k" })).toMatchObject({
+      code: "misconfigured",
+      message: "WORKOS_CLIENT_ID is missing",
+    });
+  });
+
+  it("talks to https://api.workos.com unless told otherwise", () => {
+    const client = createWorkosClient({ apiKey: "sk_test_k", clientId: "client_c" });
+    expect(client.sdk.baseURL).toBe("https://api.workos.com");
+    expect(client.clientId).toBe("client_c");
   });
 
   describe("against the emulator", () => {
@@ -261,5 +293,169 @@ describe("mapWorkosError: the reference's error table", () => {
     expect(mapped.message).not.toContain("01SECRET");
     expect(JSON.stringify(logged)).not.toContain("01SECRET");
     expect(mapWorkosError(mapped, { operation: "start" })).toBe(mapped);
+  });
+});
+
+describe("createWorkosClient: retries, deadlines and request ids on the wire", () => {
+  let emulator: WorkosEmulator;
+  emulatorPerFile((started) => (emulator = started));
+
+  const createMagicAuth = (client: ReturnType<typeof emulatorClient>["client"]) =>
+    client.call("start", (sdk) => sdk.userManagement.createMagicAuth({ email: "ada@example.com" }));
+
+  /** The global fetch, with the time each attempt began. */
+  function timedFetch() {
+    const began: number[] = [];
+    const fetchFn: typeof fetch = (input, init) => {
+      began.push(performance.now());
+      return fetch(input, init);
+    };
+    return { began, fetchFn };
+  }
+
+  it("waits retryDelayMs before the first retry and doubles it for each next one", async () => {
+    const { began, fetchFn } = timedFetch();
+    const { client } = emulatorClient(emulator, {
+      maxRetries: 2,
+      retryDelayMs: 100,
+      fetch: fetchFn,
+    });
+    emulator.failNext("/user_management/magic_auth", { status: 503, times: 2 });
+    expect((await createMagicAuth(client)).email).toBe("ada@example.com");
+    expect(began).toHaveLength(3);
+    expect((began[1] ?? 0) - (began[0] ?? 0)).toBeGreaterThanOrEqual(99);
+    expect((began[2] ?? 0) - (began[1] ?? 0)).toBeGreaterThanOrEqual(199);
+  });
+
+  it("waits 200 ms before a retry by default", async () => {
+    const { began, fetchFn } = timedFetch();
+    // emulatorClient sets a short delay: this client is built without one.
+    const plain = createWorkosClient({
+      apiKey: emulator.apiKey,
+      clientId: emulator.clientId,
+      apiUrl: emulator.url,
+      maxRetries: 1,
+      fetch: fetchFn,
+      log: () => {},
+    });
+    emulator.failNext("/user_management/magic_auth", { status: 503 });
+    expect((await createMagicAuth(plain)).email).toBe("ada@example.com");
+    expect(began).toHaveLength(2);
+    expect((began[1] ?? 0) - (began[0] ?? 0)).toBeGreaterThanOrEqual(199);
+  });
+
+  it("does not retry when the backoff would outlast the call's deadline", async () => {
+    const { client } = emulatorClient(emulator, {
+      maxRetries: 3,
+      timeoutMs: 500,
+      retryDelayMs: 5_000,
+    });
+    emulator.failNext("/user_management/magic_auth", { status: 503 });
+    const began = Date.now();
+    expect((await authFailure(createMagicAuth(client))).code).toBe("unavailable");
+    expect(emulator.requests()).toHaveLength(1);
+    // Far below the backoff: the 503 came back without the wait.
+    expect(Date.now() - began).toBeLessThan(2_500);
+  });
+
+  it("does not retry a dropped connection once the retries are spent", async () => {
+    const { client } = emulatorClient(emulator, { maxRetries: 0 });
+    emulator.failNext("/user_management/magic_auth", { drop: true, times: 3 });
+    expect((await authFailure(createMagicAuth(client))).code).toBe("unavailable");
+    expect(emulator.requests()).toHaveLength(1);
+  });
+
+  for (const name of ["TimeoutError", "AbortError"]) {
+    it(`does not retry a request that ended in a ${name}, even with retries left`, async () => {
+      let attempts = 0;
+      const { client } = emulatorClient(emulator, {
+        maxRetries: 2,
+        fetch: (input, init) => {
+          attempts++;
+          // The first attempt times out under the SDK; a retry would reach the emulator.
+          if (attempts === 1) return Promise.reject(new DOMException("late", name));
+          return fetch(input, init);
+        },
+      });
+      expect((await authFailure(createMagicAuth(client))).code).toBe("unavailable");
+      expect(attempts).toBe(1);
+      expect(emulator.requests()).toHaveLength(0);
+    });
+  }
+
+  it("cancels the body of an answer it retries", async () => {
+    const answers: Response[] = [];
+    const { client } = emulatorClient(emulator, {
+      maxRetries: 1,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        answers.push(response);
+        return response;
+      },
+    });
+    emulator.failNext("/user_management/magic_auth", { status: 502 });
+    await createMagicAuth(client);
+    expect(answers.map((answer) => answer.status)).toEqual([502, 201]);
+    expect(answers[0]?.bodyUsed).toBe(true);
+  });
+
+  it("gives several requests of one call one deadline between them", async () => {
+    const { client } = emulatorClient(emulator, { timeoutMs: 700 });
+    // Each answer comes after 400 ms: either one alone fits in 700 ms, both do not.
+    emulator.failNext("/user_management/magic_auth", { delayMs: 400, times: 2 });
+    const both = client.call("start", async (sdk) => {
+      await sdk.userManagement.createMagicAuth({ email: "ada@example.com" });
+      return sdk.userManagement.createMagicAuth({ email: "ada@example.com" });
+    });
+    expect((await authFailure(both)).code).toBe("unavailable");
+  });
+
+  it("keeps the request id of an answer the SDK cannot read (not JSON)", async () => {
+    const { client, logged } = emulatorClient(emulator);
+    emulator.failNext("/user_management/magic_auth", { status: 503, body: "<html>down</html>" });
+    const error = await authFailure(createMagicAuth(client));
+    expect(error.code).toBe("unavailable");
+    expect(error.requestId).toMatch(/^req_/);
+    expect(logged[0]?.requestId).toBe(error.requestId);
+  });
+
+  it("gives an SDK request made outside call() its own deadline and retries", async () => {
+    const { client } = emulatorClient(emulator, { maxRetries: 1, timeoutMs: 300 });
+    emulator.failNext("/user_management/magic_auth", { status: 503 });
+    const made = await client.sdk.userManagement.createMagicAuth({ email: "ada@example.com" });
+    expect(made.email).toBe("ada@example.com");
+    expect(emulator.requests()).toHaveLength(2);
+    emulator.failNext("/user_management/magic_auth", { delayMs: 60_000 });
+    const began = Date.now();
+    await expect(
+      client.sdk.userManagement.createMagicAuth({ email: "ada@example.com" }),
+    ).rejects.toThrow();
+    expect(Date.now() - began).toBeLessThan(30_000);
+  });
+
+  it("logs a failure as one JSON line on stderr when no log is given", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const client = createWorkosClient({
+        apiKey: emulator.apiKey,
+        clientId: emulator.clientId,
+        apiUrl: emulator.url,
+        maxRetries: 0,
+      });
+      emulator.failNext("/user_management/magic_auth", { status: 500 });
+      const error = await authFailure(createMagicAuth(client));
+      expect(warn).toHaveBeenCalledTimes(1);
+      const line = JSON.parse(String(warn.mock.calls[0]?.[0])) as Record<string, unknown>;
+      expect(line).toMatchObject({
+        event: "workos_failure",
+        operation: "start",
+        mappedTo: "unavailable",
+        status: 500,
+        requestId: error.requestId,
+      });
+      expect(new Date(String(line.time)).getTime()).not.toBeNaN();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
