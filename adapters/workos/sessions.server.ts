@@ -4,14 +4,12 @@ import type { WorkosClient } from "./client.server";
 /** Most WorkOS sessions ended per "sign out everywhere" (one page of the list). */
 const MAX_SESSIONS = 100;
 
-/** WorkOS's "not found": the session (or user) is already gone, which is what we wanted. */
+/**
+ * WorkOS's "not found" (the SDK's NotFoundException, whose status is always 404): the
+ * session or user is already gone, which is what we wanted.
+ */
 function isNotFound(error: unknown): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    ((error as { name?: unknown }).name === "NotFoundException" ||
-      (error as { status?: unknown }).status === 404)
-  );
+  return (error as { status?: unknown } | null | undefined)?.status === 404;
 }
 
 async function unlessGone(work: Promise<unknown>): Promise<void> {
