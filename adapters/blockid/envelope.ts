@@ -126,6 +126,7 @@ export function encrypt(plaintext: string, key: Uint8Array, options: EncryptOpti
   const iv = options.iv ? Buffer.from(options.iv) : randomBytes(IV_BYTES);
   if (iv.length !== IV_BYTES) throw new EnvelopeError("The IV is not 16 bytes");
   const cipher = createCipheriv(ALGORITHM, key, iv);
+  // Stryker disable next-line StringLiteral: Node encodes a string as UTF-8 when given no encoding.
   const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64");
 }
@@ -146,6 +147,7 @@ export function decrypt(envelope: string, key: Uint8Array): string {
   const body = raw.subarray(IV_BYTES, raw.length - TAG_BYTES);
   let plain: Buffer;
   try {
+    // Stryker disable next-line ObjectLiteral: the tag is always the last 16 bytes, the length GCM assumes.
     const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     decipher.setAuthTag(tag);
     plain = Buffer.concat([decipher.update(body), decipher.final()]);

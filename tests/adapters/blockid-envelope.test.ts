@@ -182,3 +182,95 @@ describe("private keys with leading zero bytes", () => {
     }
   });
 });
+
+describe("BlockID envelope: what each failure says", () => {
+  /** The EnvelopeError `run` throws: its message, and whether it keeps the underlying cause. */
+  function failure(run: () => unknown): { message: string; cause: boolean } {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(EnvelopeError);
+      expect((error as Error).name).toBe("EnvelopeError");
+      return { message: (error as Error).message, cause: (error as Error).cause !== undefined };
+    }
+    throw new Error("expected an EnvelopeError");
+  }
+
+  it("names the key or point that is wrong, and how", () => {
+    expect(failure(() => keyPairFromPrivateKey("not base64!"))).toEqual({
+      message: "The private key is not base64",
+      cause: false,
+    });
+    expect(failure(() => keyPairFromPrivateKey(Buffer.alloc(31, 1).toString("base64")))).toEqual({
+      message: "The private key is not 32 bytes",
+      cause: false,
+    });
+    expect(failure(() => keyPairFromPrivateKey(Buffer.alloc(32).toString("base64")))).toEqual({
+      message: "The private key is not a secp256k1 key",
+      cause: true,
+    });
+    expect(failure(() => deriveSharedKey(CLIENT.privateKey, "not base64!"))).toEqual({
+      message: "The public key is not base64",
+      cause: false,
+    });
+    const prefixed = Buffer.concat([Buffer.from([4]), Buffer.from(COMMUNITY.publicKey, "base64")]);
+    expect(failure(() => deriveSharedKey(CLIENT.privateKey, prefixed.toString("base64")))).toEqual({
+      message: "The public key is not a 64-byte point",
+      cause: false,
+    });
+    const offCurve = Buffer.alloc(64, 7).toString("base64");
+    expect(failure(() => deriveSharedKey(CLIENT.privateKey, offCurve))).toEqual({
+      message: "The public key is not a secp256k1 point",
+      cause: true,
+    });
+  });
+
+  it("names what is wrong with a key, an IV or an envelope", () => {
+    const envelope = encrypt("hello", key());
+    expect(failure(() => encrypt("x", Buffer.alloc(31)))).toEqual({
+      message: "The shared key is not 32 bytes",
+      cause: false,
+    });
+    expect(failure(() => decrypt(envelope, Buffer.alloc(31)))).toEqual({
+      message: "The shared key is not 32 bytes",
+      cause: false,
+    });
+    expect(failure(() => encrypt("x", key(), { iv: new Uint8Array(12) })).message).toBe(
+      "The IV is not 16 bytes",
+    );
+    expect(failure(() => decrypt("not base64!", key()))).toEqual({
+      message: "The envelope is not base64",
+      cause: false,
+    });
+    // A number that reads as base64 once made a string is still not an envelope.
+    expect(failure(() => decrypt(1234 as unknown as string, key())).message).toBe(
+      "The envelope is not base64",
+    );
+    const short = Buffer.alloc(31, 1).toString("base64");
+    expect(failure(() => decrypt(short, key()))).toEqual({
+      message: "The envelope is too short",
+      cause: false,
+    });
+    expect(failure(() => decrypt(flip(envelope, -1), key()))).toEqual({
+      message: "The envelope does not authenticate",
+      cause: true,
+    });
+  });
+
+  it("an envelope of exactly IV and tag holds the empty text", () => {
+    const empty = encrypt("", key());
+    expect(Buffer.from(empty, "base64")).toHaveLength(32);
+    expect(decrypt(empty, key())).toBe("");
+  });
+
+  it("names an envelope whose text is not UTF-8, keeping the decoder's error", () => {
+    const iv = Buffer.alloc(16, 3);
+    const cipher = createCipheriv("aes-256-gcm", key(), iv);
+    const body = Buffer.concat([cipher.update(Buffer.from([0xff, 0xfe])), cipher.final()]);
+    const envelope = Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64");
+    expect(failure(() => decrypt(envelope, key()))).toEqual({
+      message: "The envelope does not hold UTF-8 text",
+      cause: true,
+    });
+  });
+});

@@ -135,3 +135,39 @@ describe("the WorkOS modules build", () => {
     });
   }
 });
+
+describe("the WorkOS variables", () => {
+  const base = {
+    AUTH_ADAPTER: "workos",
+    WORKOS_API_KEY: "sk_test_1",
+    WORKOS_CLIENT_ID: "client_1",
+  };
+
+  it("default to WorkOS's API, 10 s, two retries and WorkOS's own email", () => {
+    expect(parseConfig(base).adapterVariables).toMatchObject({
+      WORKOS_API_URL: "https://api.workos.com",
+      WORKOS_TIMEOUT_MS: 10_000,
+      WORKOS_MAX_RETRIES: 2,
+      WORKOS_EMAIL: "workos",
+      WORKOS_SSO_DOMAINS: {},
+      WORKOS_SSO_LOOKUP: false,
+    });
+    expect(parseConfig({ ...base, WORKOS_EMAIL: "workos" }).adapterVariables.WORKOS_EMAIL).toBe(
+      "workos",
+    );
+  });
+
+  it("bound the timeout (100 ms to a minute) and the retries (0 to 5)", () => {
+    expect(problemsOf({ ...base, WORKOS_TIMEOUT_MS: "99" }).join("\n")).toMatch(
+      /^WORKOS_TIMEOUT_MS .*milliseconds/,
+    );
+    expect(problemsOf({ ...base, WORKOS_TIMEOUT_MS: "60001" })).toHaveLength(1);
+    expect(problemsOf({ ...base, WORKOS_TIMEOUT_MS: "60000", WORKOS_MAX_RETRIES: "5" })).toEqual(
+      [],
+    );
+    expect(problemsOf({ ...base, WORKOS_MAX_RETRIES: "6" }).join("\n")).toMatch(
+      /^WORKOS_MAX_RETRIES /,
+    );
+    expect(problemsOf({ ...base, WORKOS_MAX_RETRIES: "-1" })).toHaveLength(1);
+  });
+});
