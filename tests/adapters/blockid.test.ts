@@ -467,3 +467,329 @@ describe("BlockID adapter: community info and service directory cache", () => {
     expect(countOf("community_info")).toBe(2);
   });
 });
+
+/** The AuthError a promise rejects with, as [code, message]. */
+async function refusal(promise: Promise<unknown>): Promise<[string, string]> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(isAuthError(error), `expected an AuthError, got ${String(error)}`).toBe(true);
+  return [(error as { code: string }).code, (error as Error).message];
+}
+
+const routes = (name: string) => emulator.requests.filter((request) => request.route === name);
+
+describe("BlockID adapter: each check's own answer", () => {
+  it("names the option that is wrong at creation", () => {
+    const base = { dns: "t.test", community: "c", licenseKey: "k" };
+    const thrown = (options: Partial<BlockIdAdapterOptions>) => {
+      try {
+        createBlockIdAdapter({ ...base, ...options });
+      } catch (error) {
+        return [(error as { code: string }).code, (error as Error).message];
+      }
+      return "built";
+    };
+    const dns = [
+      "misconfigured",
+      "BLOCKID_DNS must be a host name such as blockid-trial.1kosmos.net",
+    ];
+    expect(thrown({ dns: "" })).toEqual(dns);
+    expect(thrown({ dns: "t.test/x" })).toEqual(dns);
+    expect(thrown({ dns: "x t.test" })).toEqual(dns);
+    expect(thrown({ dns: "t.test:" })).toEqual(dns);
+    expect(thrown({ dns: undefined as unknown as string })).toEqual(dns);
+    expect(thrown({ dns: " t.test:8443 " })).toBe("built");
+    expect(thrown({ community: " " })).toEqual(["misconfigured", "BLOCKID_COMMUNITY is required"]);
+    expect(thrown({ community: undefined as unknown as string })).toEqual([
+      "misconfigured",
+      "BLOCKID_COMMUNITY is required",
+    ]);
+    expect(thrown({ licenseKey: " " })).toEqual([
+      "misconfigured",
+      "BLOCKID_LICENSE_KEY is required",
+    ]);
+    expect(thrown({ licenseKey: undefined as unknown as string })).toEqual([
+      "misconfigured",
+      "BLOCKID_LICENSE_KEY is required",
+    ]);
+    expect(thrown({ baseUrl: "not a url" })).toEqual([
+      "misconfigured",
+      "BLOCKID_BASE_URL is not a URL",
+    ]);
+    expect(thrown({ baseUrl: "ftp://t.test" })).toEqual([
+      "misconfigured",
+      "BLOCKID_BASE_URL must be http(s)",
+    ]);
+    expect(thrown({ baseUrl: "http://t.test" })).toBe("built");
+    const ttl = ["misconfigured", "The BlockID link lifetime must be 1–900 seconds"];
+    for (const ttlSeconds of [0, -1, 901, 1.5]) expect(thrown({ ttlSeconds })).toEqual(ttl);
+    expect(thrown({ ttlSeconds: 1 })).toBe("built");
+    expect(thrown({ ttlSeconds: 900 })).toBe("built");
+  });
+
+  it("asks BlockID for ten minutes by default, names the app 'the app', and trims a base URL's slashes", async () => {
+    const auth = adapter({ appName: undefined, baseUrl: `${emulator.url}//` });
+    await auth.start("ada@example.com", startContext());
+    expect(emulator.lastEmailTo("ada@example.com")?.subject).toBe("Sign in to the app");
+    expect(emulator.lastEmailTo("ada@example.com")?.html).toContain("10 minutes");
+    expect(routes("community_info")[0]?.path).toBe("/api/r1/system/community_info/fetch");
+  });
+
+  it("sends the community info request BlockID expects", async () => {
+    await adapter().start("ada@example.com", startContext());
+    const info = routes("community_info")[0];
+    expect(info?.method).toBe("POST");
+    expect(JSON.parse(info?.body ?? "")).toEqual({
+      dns: emulator.dns,
+      communityName: emulator.community,
+    });
+    expect(info?.headers["content-type"]).toBe("application/json");
+    expect(routes("sd")[0]?.method).toBe("GET");
+  });
+
+  it("maps each status of a failed answer", async () => {
+    const start = () => refusal(adapter().start("ada@example.com", startContext()));
+    emulator.fault("request", { status: 401 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID rejected the license key or tenant"]);
+    emulator.fault("request", { status: 403 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID rejected the license key or tenant"]);
+    emulator.fault("request", { status: 418 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID refused the request (418)"]);
+    emulator.fault("request", { status: 400 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID refused the request (400)"]);
+    emulator.fault("request", { status: 499 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID refused the request (499)"]);
+    emulator.fault("request", { status: 500 }, 1);
+    expect(await start()).toEqual(["unavailable", "BlockID failed (500)"]);
+    emulator.fault("request", { status: 300 }, 1);
+    expect(await start()).toEqual(["unavailable", "BlockID failed (300)"]);
+    emulator.fault("request", { status: 429 }, 1);
+    expect(await start()).toEqual(["rate_limited", "BlockID asks to slow down"]);
+    emulator.fault("community_info", { status: 404 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID knows no such tenant or community"]);
+    emulator.fault("sd", { status: 404 }, 1);
+    expect(await start()).toEqual(["misconfigured", "BlockID refused the request (404)"]);
+  });
+
+  it("accepts any 2xx answer", async () => {
+    emulator.fault("community_info", { status: 299, body: undefined }, 1);
+    expect(await refusal(adapter().start("ada@example.com", startContext()))).toEqual([
+      "unavailable",
+      "BlockID answered community info with a malformed body",
+    ]);
+  });
+
+  it("reads Retry-After as whole seconds, and ignores one it cannot read", async () => {
+    const retryAfter = async (value?: string) => {
+      emulator.fault(
+        "request",
+        { status: 429, headers: value === undefined ? {} : { "retry-after": value } },
+        1,
+      );
+      const error = await expectAuthError(
+        adapter().start("ada@example.com", startContext()),
+        "rate_limited",
+      );
+      return error.retryAfter;
+    };
+    expect(await retryAfter("1.2")).toBe(2);
+    expect(await retryAfter("0")).toBe(0);
+    expect(await retryAfter("-1")).toBeUndefined();
+    expect(await retryAfter("soon")).toBeUndefined();
+    expect(await retryAfter("")).toBeUndefined();
+    expect(await retryAfter()).toBeUndefined();
+  });
+
+  it("fetches community info afresh after a 401 or 403, and keeps it otherwise", async () => {
+    const auth = adapter();
+    await auth.start("ada@example.com", startContext());
+    emulator.fault("request", { status: 403 }, 1);
+    await refusal(auth.start("ada@example.com", startContext()));
+    await auth.start("ada@example.com", startContext());
+    expect(routes("community_info")).toHaveLength(2);
+    emulator.fault("request", { status: 500 }, 1);
+    await refusal(auth.start("ada@example.com", startContext()));
+    await auth.start("ada@example.com", startContext());
+    expect(routes("community_info")).toHaveLength(2);
+  });
+
+  it("refuses an oversized answer", async () => {
+    emulator.fault("request", { status: 200, body: { code: "x".repeat(1_000_001) } }, 1);
+    expect(await refusal(adapter().start("ada@example.com", startContext()))).toEqual([
+      "unavailable",
+      "BlockID answered with an oversized body",
+    ]);
+  });
+
+  it("names the answer that is malformed", async () => {
+    const start = () => refusal(adapter().start("ada@example.com", startContext()));
+    const info = ["unavailable", "BlockID answered community info with a malformed body"];
+    const good = {
+      tenant: { tenanttag: "t" },
+      community: { name: "c", publicKey: emulator.publicKey },
+    };
+    for (const body of [
+      [],
+      { ...good, tenant: "t" },
+      { ...good, community: null },
+      { ...good, tenant: { tenanttag: 1 } },
+      { ...good, community: { name: 1, publicKey: emulator.publicKey } },
+      { ...good, community: { name: "c", publicKey: 1 } },
+      { ...good, community: { name: "c", publicKey: "AAAA" } },
+    ]) {
+      emulator.fault("community_info", { status: 200, body }, 1);
+      expect(await start(), JSON.stringify(body)).toEqual(info);
+    }
+    const directory = [
+      "unavailable",
+      "BlockID answered the service directory with a malformed body",
+    ];
+    for (const body of [
+      [],
+      { adminconsole: 1 },
+      { adminconsole: "not a url" },
+      { adminconsole: "ftp://x.test" },
+    ]) {
+      emulator.fault("sd", { status: 200, body }, 1);
+      expect(await start(), JSON.stringify(body)).toEqual(directory);
+    }
+    const request = ["unavailable", "BlockID answered the link request with a malformed body"];
+    for (const body of [[], { code: 1 }, { code: ".x" }]) {
+      emulator.fault("request", { status: 200, body }, 1);
+      expect(await start(), JSON.stringify(body)).toEqual(request);
+    }
+  });
+
+  it("takes an email result below 400 as sent, and 400 or above as not sent", async () => {
+    emulator.fault(
+      "request",
+      { status: 200, body: { code: "abc", emailResult: { statusCode: 400 } } },
+      1,
+    );
+    expect(await refusal(adapter().start("ada@example.com", startContext()))).toEqual([
+      "unavailable",
+      "BlockID could not send the email",
+    ]);
+    emulator.fault(
+      "request",
+      { status: 200, body: { code: "abc", emailResult: { statusCode: 399 } } },
+      1,
+    );
+    expect((await adapter().start("ada@example.com", startContext())).adapter).toBe("blockid");
+    emulator.fault(
+      "request",
+      { status: 200, body: { code: "abc", emailResult: { statusCode: "500" } } },
+      1,
+    );
+    expect((await adapter().start("ada@example.com", startContext())).adapter).toBe("blockid");
+  });
+
+  it("maps each answer of the code lookup and of the redeem", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const verify = () => refusal(auth.verify({ kind: "link", token }, context));
+    const table: [number, [string, string]][] = [
+      [400, ["invalid", "BlockID refused the code"]],
+      [404, ["invalid", "No such sign-in link"]],
+      [409, ["used", "This sign-in link was already used"]],
+      [410, ["expired", "This sign-in link has expired"]],
+    ];
+    for (const route of ["fetch", "redeem"] as const) {
+      for (const [status, expected] of table) {
+        emulator.fault(route, { status }, 1);
+        expect(await verify(), `${route} ${status}`).toEqual(expected);
+      }
+    }
+    emulator.fault("fetch", { status: 200, body: { data: 1 } }, 1);
+    expect(await verify()).toEqual([
+      "unavailable",
+      "BlockID answered the code lookup with a malformed body",
+    ]);
+    // The link is still good after all of that.
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
+  it("fetches community info afresh when a lookup does not decrypt", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.fault("fetch", "malformed", 1);
+    await refusal(auth.verify({ kind: "link", token }, context));
+    await auth.verify({ kind: "link", token }, context);
+    expect(routes("community_info")).toHaveLength(2);
+  });
+
+  it("says why a link or a pending sign-in does not fit", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect(
+      await refusal(
+        auth.verify({ kind: "code", email: "ada@example.com", code: "123456" }, context),
+      ),
+    ).toEqual(["invalid", "BlockID issues links only; there is no code to enter"]);
+    expect(await refusal(auth.verify({ kind: "link", token: "x".repeat(2049) }, context))).toEqual([
+      "invalid",
+      "Malformed link",
+    ]);
+    expect(await refusal(auth.verify({ kind: "link", token: "https://[" }, context))).toEqual([
+      "invalid",
+      "Malformed link",
+    ]);
+    expect(
+      await refusal(auth.verify({ kind: "link", token }, { ...context, ref: undefined })),
+    ).toEqual(["not_same_browser", "Confirmed from another browser"]);
+    expect(
+      await refusal(auth.verify({ kind: "link", token }, { ...context, nonceHash: undefined })),
+    ).toEqual(["not_same_browser", "Confirmed from another browser"]);
+    expect(
+      await refusal(auth.verify({ kind: "link", token }, { ...context, nonceHash: NONCE_B })),
+    ).toEqual(["not_same_browser", "Confirmed from another browser"]);
+    const [, nonce, code, email] = (context.ref ?? "").split(".");
+    for (const ref of [
+      `b2.${nonce}.${code}.${email}`,
+      `b1.${nonce}.${code}`,
+      `b1.${nonce}.${code}.${email}.x`,
+      `b1.${nonce}.${code}.${email?.toUpperCase()}`,
+      `b1.${nonce}.${code?.slice(1)}.${email}`,
+      `b1.x${nonce}.${code}.${email}`,
+    ]) {
+      expect(await refusal(auth.verify({ kind: "link", token }, { ...context, ref })), ref).toEqual(
+        ["invalid", "The pending sign-in is not a BlockID one"],
+      );
+    }
+    // Untouched by all of that, the link still signs in where it started.
+    expect((await auth.verify({ kind: "link", token: ` ${token} ` }, context)).email).toBe(
+      "ada@example.com",
+    );
+  });
+
+  it("says which other sign-in a link belongs to", async () => {
+    const auth = adapter();
+    const first = await startFor(auth, "ada@example.com");
+    const second = await startFor(auth, "ada@example.com");
+    expect(
+      await refusal(auth.verify({ kind: "link", token: first.token }, second.context)),
+    ).toEqual(["invalid", "A newer sign-in link replaced this one"]);
+    const other = await startFor(auth, "bob@example.com");
+    expect(
+      await refusal(auth.verify({ kind: "link", token: other.token }, second.context)),
+    ).toEqual(["not_same_browser", "This link belongs to another sign-in"]);
+    emulator.setRecordEmail(second.token, "eve@example.com");
+    expect(
+      await refusal(auth.verify({ kind: "link", token: second.token }, second.context)),
+    ).toEqual(["invalid", "The link is for another address"]);
+  });
+
+  it("gives the same id to the same address in any case, and another to another address", async () => {
+    const auth = adapter();
+    const a = await startFor(auth, "Ada@Example.com");
+    const first = await auth.verify({ kind: "link", token: a.token }, a.context);
+    const b = await startFor(auth, "ada@example.com");
+    const again = await auth.verify({ kind: "link", token: b.token }, b.context);
+    expect(first.id).toBe(again.id);
+    expect(first.id).toMatch(/^blockid_[0-9a-f]{32}$/);
+    const c = await startFor(auth, "bob@example.com");
+    expect((await auth.verify({ kind: "link", token: c.token }, c.context)).id).not.toBe(first.id);
+  });
+});
