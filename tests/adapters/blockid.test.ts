@@ -1,7 +1,15 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBlockIdAdapter, type BlockIdAdapterOptions } from "../../adapters/blockid/index";
+import {
+  blockIdAdapter,
+  createBlockIdAdapter,
+  type BlockIdAdapterOptions,
+} from "../../adapters/blockid/index";
+import { createAdapter } from "../../adapters/registry";
+import { parseConfig } from "../../app/config.server";
+import { Outbox } from "../../app/mail/outbox.server";
+import { MemoryStore } from "../../app/store/memory.server";
 import { isAuthError, type AuthErrorCode } from "../../adapters/errors";
 import type { AuthAdapter, StartContext, VerifyContext } from "../../adapters/types";
 import { sha256Hex } from "../../app/lib/crypto.server";
@@ -791,5 +799,206 @@ describe("BlockID adapter: each check's own answer", () => {
     expect(first.id).toMatch(/^blockid_[0-9a-f]{32}$/);
     const c = await startFor(auth, "bob@example.com");
     expect((await auth.verify({ kind: "link", token: c.token }, c.context)).id).not.toBe(first.id);
+  });
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The AuthError a promise rejects with, which must carry the call's request id for the logs. */
+async function logged(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(isAuthError(error), `expected an AuthError, got ${String(error)}`).toBe(true);
+  expect((error as { requestId?: string }).requestId, (error as Error).message).toMatch(UUID);
+  return (error as Error).message;
+}
+
+describe("BlockID adapter: what the logs and the wire carry", () => {
+  it("every failed answer carries the request id", async () => {
+    const start = () => logged(adapter().start("ada@example.com", startContext()));
+    for (const status of [401, 418, 429, 500]) {
+      emulator.fault("request", { status }, 1);
+      await start();
+    }
+    emulator.fault("community_info", { status: 404 }, 1);
+    await start();
+    emulator.fault("request", { status: 200, body: { code: 1 } }, 1);
+    await start();
+    emulator.fault("request", { status: 200, body: { code: "x".repeat(1_000_001) } }, 1);
+    await start();
+    emulator.fault(
+      "request",
+      { status: 200, body: { code: "abc", emailResult: { statusCode: 500 } } },
+      1,
+    );
+    await start();
+    emulator.fault("request", "unreachable", 1);
+    expect(await start()).toBe("BlockID could not be reached");
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    for (const route of ["fetch", "redeem"] as const) {
+      for (const status of [400, 404, 409, 410]) {
+        emulator.fault(route, { status }, 1);
+        await logged(auth.verify({ kind: "link", token }, context));
+      }
+    }
+  });
+
+  it("keeps the cause of a failure it cannot name", async () => {
+    const boom = new Error("template bug");
+    const auth = adapter({
+      mailTemplate: () => {
+        throw boom;
+      },
+    });
+    const error = await expectAuthError(
+      auth.start("ada@example.com", startContext()),
+      "unavailable",
+    );
+    expect((error as unknown as Error).message).toBe("BlockID failed");
+    expect((error as unknown as Error).cause).toBe(boom);
+  });
+
+  it("says a template without {{MAGICLINK}} is the problem", async () => {
+    const broken = adapter({ mailTemplate: () => ({ subject: "x", html: "<p>no link</p>" }) });
+    expect(await refusal(broken.start("bob@example.com", startContext()))).toEqual([
+      "misconfigured",
+      "The BlockID email template must contain {{MAGICLINK}}",
+    ]);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it("sends JSON in UTF-8 on every call", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    await auth.verify({ kind: "link", token }, context);
+    for (const request of emulator.requests) {
+      expect(request.headers["content-type"], request.route).toBe("application/json");
+      expect(request.headers.charset, request.route).toBe("utf-8");
+    }
+  });
+
+  it("keeps community info ten minutes by default", async () => {
+    const auth = adapter();
+    await auth.start("ada@example.com", startContext());
+    now += 599_999;
+    await auth.start("ada@example.com", startContext());
+    expect(routes("community_info")).toHaveLength(1);
+    now += 1;
+    await auth.start("ada@example.com", startContext());
+    expect(routes("community_info")).toHaveLength(2);
+  });
+
+  it("accepts an https base URL and a service directory with trailing slashes", async () => {
+    expect(
+      createBlockIdAdapter({
+        dns: "t.test",
+        community: "c",
+        licenseKey: "k",
+        baseUrl: "https://t.test",
+      }).name,
+    ).toBe("blockid");
+    emulator.fault("sd", { status: 200, body: { adminconsole: `${emulator.url}//` } }, 1);
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect(routes("request")[0]?.path).toMatch(/^\/api\/r2\/acr\/community\/[^/]+\/code$/);
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
+  it("reads the code from a full link's code parameter or last path segment, up to 2048 characters", async () => {
+    const auth = adapter();
+    const first = await startFor(auth, "ada@example.com");
+    const padded = `https://blockid.test/links/${first.token}/?pad=`;
+    const long = padded + "x".repeat(2048 - padded.length);
+    expect(long).toHaveLength(2048);
+    expect((await auth.verify({ kind: "link", token: long }, first.context)).email).toBe(
+      "ada@example.com",
+    );
+    const second = await startFor(auth, "ada@example.com");
+    const query = `https://blockid.test/l?code=${second.token}`;
+    expect((await auth.verify({ kind: "link", token: query }, second.context)).email).toBe(
+      "ada@example.com",
+    );
+    expect(
+      await refusal(auth.verify({ kind: "link", token: 42 as unknown as string }, second.context)),
+    ).toEqual(["invalid", "Malformed link"]);
+  });
+
+  it("refuses a reference whose hash is longer than its own", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const [, nonce, code, email] = (context.ref ?? "").split(".");
+    expect(
+      await refusal(
+        auth.verify({ kind: "link", token }, { ...context, ref: `b1.${nonce}0.${code}.${email}` }),
+      ),
+    ).toEqual(["invalid", "The pending sign-in is not a BlockID one"]);
+  });
+
+  it("AUTH_ADAPTER=blockid: BlockID sends the email, with APP_NAME and LOGIN_TTL", async () => {
+    expect(blockIdAdapter.sendsMail({})).toBe(false);
+    const config = parseConfig({
+      AUTH_ADAPTER: "blockid",
+      BLOCKID_DNS: emulator.dns,
+      BLOCKID_COMMUNITY: emulator.community,
+      BLOCKID_LICENSE_KEY: emulator.licenseKey,
+      BLOCKID_BASE_URL: emulator.url,
+      APP_NAME: "Acme",
+      LOGIN_TTL: "120",
+    });
+    const built = createAdapter({
+      config,
+      store: new MemoryStore({ sweepIntervalMs: 0 }),
+      mailer: new Outbox(),
+      clock: () => now,
+      hashKey: new Uint8Array(32),
+    });
+    const { token, context } = await startFor(built, "ada@example.com");
+    const sent = emulator.lastEmailTo("ada@example.com");
+    expect(sent?.subject).toBe("Sign in to Acme");
+    expect(sent?.html).toContain("2 minutes");
+    expect((await built.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
+  it("refuses a full link longer than 2048 characters, even with a good code", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const padded = `https://blockid.test/l?code=${token}&pad=`;
+    const long = padded + "x".repeat(2049 - padded.length);
+    expect(await refusal(auth.verify({ kind: "link", token: long }, context))).toEqual([
+      "invalid",
+      "Malformed link",
+    ]);
+  });
+
+  it("derives the id from the tenant, the community and the lower-cased, trimmed address", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "Ada@Example.com ");
+    const identity = await auth.verify({ kind: "link", token }, context);
+    expect(identity.email).toBe("Ada@Example.com");
+    expect(identity.id).toBe(
+      `blockid_${sha256Hex(`${emulator.dns}\n${emulator.community}\nada@example.com`).slice(0, 32)}`,
+    );
+  });
+
+  it("keeps community info after a lookup answer without data", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    emulator.fault("fetch", { status: 200, body: { data: 1 } }, 1);
+    await refusal(auth.verify({ kind: "link", token }, context));
+    await auth.verify({ kind: "link", token }, context);
+    expect(routes("community_info")).toHaveLength(1);
+  });
+
+  it("reads an answer of exactly 1,000,000 characters", async () => {
+    // {"code":"…"} with a code too long to be one: malformed, not oversized.
+    const code = "x".repeat(1_000_000 - '{"code":""}'.length);
+    emulator.fault("request", { status: 200, body: { code } }, 1);
+    expect(await refusal(adapter().start("ada@example.com", startContext()))).toEqual([
+      "unavailable",
+      "BlockID answered the link request with a malformed body",
+    ]);
   });
 });
