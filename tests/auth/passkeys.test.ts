@@ -623,14 +623,19 @@ describe("sign-in", () => {
 });
 
 describe("the person's list", () => {
+  const names = async () => (await passkeys.list(ADA.id)).map((p) => p.name);
+  /** Four authenticators, the first three added to Ada's account a second apart. */
+  async function threeAdded() {
+    const keys = [1, 2, 3, 4].map(() => new SoftwareAuthenticator({ origin: ORIGIN }));
+    for (const [i, name] of ["first", "second", "third"].entries()) {
+      if (i > 0) clock.advance(1000);
+      await addPasskey(ADA, ADA_SESSION, keys[i] as SoftwareAuthenticator, name);
+    }
+    return keys;
+  }
+
   it("lists the most recently used first, then the newest, and names each one's credential id", async () => {
-    const [a, b, c, d] = [1, 2, 3, 4].map(() => new SoftwareAuthenticator({ origin: ORIGIN }));
-    const names = async () => (await passkeys.list(ADA.id)).map((p) => p.name);
-    await addPasskey(ADA, ADA_SESSION, a, "first");
-    clock.advance(1000);
-    await addPasskey(ADA, ADA_SESSION, b, "second");
-    clock.advance(1000);
-    await addPasskey(ADA, ADA_SESSION, c, "third");
+    const [a, b, c, d] = await threeAdded();
     expect(await names()).toEqual(["third", "second", "first"]);
     clock.advance(1000);
     await signIn(a as SoftwareAuthenticator);
@@ -646,13 +651,7 @@ describe("the person's list", () => {
   });
 
   it("orders the list by use and creation, not by the order the store's index gives", async () => {
-    const [a, b, c, d] = [1, 2, 3, 4].map(() => new SoftwareAuthenticator({ origin: ORIGIN }));
-    const names = async () => (await passkeys.list(ADA.id)).map((p) => p.name);
-    await addPasskey(ADA, ADA_SESSION, a, "first");
-    clock.advance(1000);
-    await addPasskey(ADA, ADA_SESSION, b, "second");
-    clock.advance(1000);
-    await addPasskey(ADA, ADA_SESSION, c, "third");
+    const [a, b, c, d] = await threeAdded();
     clock.advance(1000);
     await signIn(a as SoftwareAuthenticator);
     await addPasskey(ADA, ADA_SESSION, d, "fourth");
