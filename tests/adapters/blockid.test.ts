@@ -1002,3 +1002,75 @@ describe("BlockID adapter: what the logs and the wire carry", () => {
     ]);
   });
 });
+
+describe("BlockID adapter: the code record's own checks", () => {
+  it("refuses a record that is not JSON, not an object, or without a payload or an address", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const lookup = ["unavailable", "BlockID answered the code lookup with a malformed body"];
+    const changes: [string, (record: Record<string, unknown>) => unknown][] = [
+      ["not JSON", () => "not JSON"],
+      ["null", () => null],
+      ["an array", () => []],
+      ["no payload", (record) => ({ ...record, accesscodepayload: undefined })],
+      ["a payload that is a string", (record) => ({ ...record, accesscodepayload: "x" })],
+      [
+        "an address that is a number",
+        (record) => ({ ...record, accesscodepayload: { otp_email: 1 } }),
+      ],
+      [
+        "an address without @",
+        (record) => ({ ...record, accesscodepayload: { otp_email: "ada" } }),
+      ],
+    ];
+    for (const [name, change] of changes) {
+      emulator.setRecord(token, change);
+      expect(await refusal(auth.verify({ kind: "link", token }, context)), name).toEqual(lookup);
+    }
+    expect(countOf("redeem")).toBe(0);
+    // Undecryptable answers clear the community key; well-encrypted nonsense does not.
+    expect(routes("community_info")).toHaveLength(1);
+    emulator.setRecord(token, (record) => record);
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
+  it("refuses a record of another type, and one already redeemed or expired, without redeeming", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    const verify = () => auth.verify({ kind: "link", token }, context);
+    const cases: [Record<string, unknown>, [string, string]][] = [
+      [{ type: "otp" }, ["invalid", "Not a sign-in link"]],
+      [{ status: "redeemed" }, ["used", "This sign-in link was already used"]],
+      [{ status: "expired" }, ["expired", "This sign-in link has expired"]],
+    ];
+    for (const [patch, expected] of cases) {
+      emulator.setRecord(token, (record) => ({ ...record, ...patch }));
+      expect(await refusal(verify()), JSON.stringify(patch)).toEqual(expected);
+      expect(await logged(verify()), JSON.stringify(patch)).toBe(expected[1]);
+    }
+    // BlockID would still have let it through: the record's word was enough.
+    expect(countOf("redeem")).toBe(0);
+    emulator.setRecord(token, (record) => ({ ...record, status: "active" }));
+    expect((await verify()).email).toBe("ada@example.com");
+  });
+});
+
+describe("BlockID adapter: the request id and the redeem", () => {
+  it("stamps each request id with its clock's time in seconds", async () => {
+    await emulator.close();
+    await boot({ now, maxSkewSeconds: 300 });
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+    // Five minutes and a second ahead of the service: refused as BlockID refuses a stale id.
+    const ahead = adapter({ clock: () => now + 301_000 });
+    await expectAuthError(ahead.start("ada@example.com", startContext()), "misconfigured");
+  });
+
+  it("redeems with an empty JSON object", async () => {
+    const auth = adapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    await auth.verify({ kind: "link", token }, context);
+    expect(routes("redeem").map((request) => request.body)).toEqual(["{}"]);
+  });
+});

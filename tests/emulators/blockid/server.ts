@@ -13,7 +13,8 @@
  * |---|---|
  * | unknown tenant or community | 404 |
  * | bad or missing license key, tenant tag, public key or request id (or a replayed one) | 401 |
- * | malformed body or template without `{{MAGICLINK}}` | 400 |
+ * | malformed body or template without `{{MAGICLINK}}`, a redeem body that is not a JSON object | 400 |
+ * | a request id's `ts` (seconds) further than `maxSkewSeconds` from the emulator's clock | 401 |
  * | unknown code (GET or redeem) | 404 |
  * | GET of a known code | 200, `{data: ENC(record)}`, `status` "active", "redeemed" or "expired" |
  * | redeem of a redeemed code | 409 |
@@ -66,6 +67,12 @@ export interface BlockIdEmulatorOptions {
    * emulator substitute its own full link instead, to prove the adapter copes with both.
    */
   placeholder?: "code" | "link";
+  /**
+   * Refuse (401) a request id whose `ts`, seconds since the epoch, is further than this from
+   * the emulator's clock, as a service refusing stale or future requests would. Off by
+   * default, since most tests move the emulator's clock without the adapter's.
+   */
+  maxSkewSeconds?: number;
 }
 
 /** An email the emulator "sent": the template with `{{MAGICLINK}}` filled in. */
@@ -111,6 +118,12 @@ export interface BlockIdEmulator {
   clearFaults(): void;
   /** Make the record of `code` name another address (a provider answering for the wrong person). */
   setRecordEmail(code: string, email: string): void;
+  /**
+   * Serve what `change` makes of the code's record (given the record the emulator would
+   * serve) instead, encrypted as usual: a string is sent as the decrypted text itself, any
+   * other value as its JSON. The code's own state (redeemed, expiry) does not change.
+   */
+  setRecord(code: string, change: (record: Record<string, unknown>) => unknown): void;
   /** Replace the community key pair (a key rotation on the service's side). */
   rotateCommunityKey(): void;
   close(): Promise<void>;
@@ -189,10 +202,12 @@ export async function startBlockIdEmulator(
   const communityId = randomBytes(12).toString("hex");
   const defaultTtlSeconds = options.defaultTtlSeconds ?? 600;
   const placeholder = options.placeholder ?? "code";
+  const maxSkewSeconds = options.maxSkewSeconds;
   let keys: KeyPair = generateKeyPair();
   let clock = options.now ?? Date.now();
 
   const codes = new Map<string, CodeRecord>();
+  const recordChanges = new Map<string, (record: Record<string, unknown>) => unknown>();
   const seenRequestIds = new Set<string>();
   const requests: BlockIdRequest[] = [];
   const emails: BlockIdEmail[] = [];
@@ -259,6 +274,8 @@ export async function startBlockIdEmulator(
     ) {
       throw unauthorized();
     }
+    if (maxSkewSeconds !== undefined && Math.abs(requestId.ts - clock / 1000) > maxSkewSeconds)
+      throw unauthorized();
     seenRequestIds.add(requestId.uuid);
     return key;
   }
@@ -414,11 +431,16 @@ export async function startBlockIdEmulator(
         case "fetch": {
           const key = authenticate(request);
           const record = lookup(code);
-          return send(200, { data: encrypt(JSON.stringify(recordPayload(record)), key) });
+          const change = recordChanges.get(record.code);
+          const served: unknown = change ? change(recordPayload(record)) : recordPayload(record);
+          const text = typeof served === "string" ? served : JSON.stringify(served);
+          return send(200, { data: encrypt(text, key) });
         }
         case "redeem": {
           authenticate(request);
           const record = lookup(code);
+          if (!isObject(parseJson(body)))
+            throw new HttpError(400, "The body must be a JSON object");
           const status = statusOf(record);
           if (status === "redeemed") throw new HttpError(409, "Access code already redeemed");
           if (status === "expired") throw new HttpError(410, "Access code expired");
@@ -478,6 +500,10 @@ export async function startBlockIdEmulator(
       const record = codes.get(code);
       if (!record) throw new Error(`No such code: ${code}`);
       record.email = email;
+    },
+    setRecord(code, change) {
+      if (!codes.has(code)) throw new Error(`No such code: ${code}`);
+      recordChanges.set(code, change);
     },
     rotateCommunityKey() {
       keys = generateKeyPair();
