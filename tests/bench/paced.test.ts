@@ -59,23 +59,25 @@ describe("paced load", () => {
   });
 
   it("keeps sending while earlier requests wait, and times each from when it was due", async () => {
-    // The server holds every request until the gate opens: a stall.
+    // The server holds every request until the gate opens, 300 ms after the first one
+    // arrived (so after it was due, however long the run took to start): a stall.
     const held: http.ServerResponse[] = [];
     let arrivedBeforeOpen = 0;
     let open = false;
+    const gateMs = 300;
+    let opened: (at: number) => void = () => {};
+    const openedAt = new Promise<number>((resolve) => (opened = resolve));
     const url = await serve((_req, res) => {
       if (open) return void res.end("late");
-      arrivedBeforeOpen++;
+      if (arrivedBeforeOpen++ === 0) {
+        setTimeout(() => {
+          open = true;
+          for (const response of held) response.end("held");
+          opened(performance.now());
+        }, gateMs);
+      }
       held.push(res);
     });
-    const gateMs = 300;
-    const openedAt = new Promise<number>((resolve) =>
-      setTimeout(() => {
-        open = true;
-        for (const res of held) res.end("held");
-        resolve(performance.now());
-      }, gateMs),
-    );
     const startedAt = performance.now();
     const result = await paced({
       url,
