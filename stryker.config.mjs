@@ -14,6 +14,10 @@ export default {
     "adapters/**/*.ts",
     // The durable sign-in mail queue (S32): memory, SQLite and BullMQ backends.
     "app/mail/*queue*.ts",
+    // The sign-in email itself: its MIME composition (header guards), SMTP and its text.
+    "app/mail/mime.ts",
+    "app/mail/smtp.server.ts",
+    "app/mail/template.ts",
     "!**/*.test.ts",
     "!**/emulators/**",
     "!**/tests/**",
