@@ -89,3 +89,154 @@ it("the deletion email's text carries the code and what deleting does", () => {
   expect(mail.html).toContain("Ç&lt;Acme&gt; account");
   expect(mail.html).not.toContain("<Acme");
 });
+
+describe("what the sign-in email says for what was issued", () => {
+  const render = (issued: { link?: string; code?: string }, more = {}) =>
+    renderSignInEmail({ to: "a@b.co", appName: "Acme", expiresInMinutes: 15, ...issued, ...more });
+  /** The HTML's paragraphs and heading as text, tags and entities taken out. */
+  const htmlText = (html: string) =>
+    [...html.matchAll(/<(?:p|h1)[^>]*>([\s\S]*?)<\/(?:p|h1)>/g)].map(([, inner]) =>
+      (inner ?? "")
+        .replace(/<[^>]+>/g, "")
+        .replaceAll("&lt;", "<")
+        .replaceAll("&gt;", ">")
+        .replaceAll("&quot;", '"')
+        .replaceAll("&#39;", "'")
+        .replaceAll("&amp;", "&"),
+    );
+
+  it("a link and a code: the link first, the code as the other way, both expiring", () => {
+    const mail = render({ link: "https://app.example/l", code: "012345" });
+    expect(mail.subject).toBe("Sign in to Acme");
+    expect(mail.text.split("\n")).toEqual([
+      "Sign in to Acme",
+      "",
+      "Open this link, then press Continue:",
+      "https://app.example/l",
+      "",
+      "Or enter this code in the tab where you started:",
+      "012345",
+      "",
+      "This link and code expire in 15 minutes and work once.",
+      "",
+      "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
+      "",
+    ]);
+    expect(htmlText(mail.html)).toEqual([
+      "Sign in to Acme",
+      "Open this link, then press Continue:",
+      "Sign in to Acme",
+      "Or enter this code in the tab where you started:",
+      "012345",
+      "This link and code expire in 15 minutes and work once.",
+      "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
+    ]);
+    expect(mail.html).toContain("press <strong>Continue</strong>:");
+    expect(mail.html).toContain('<a href="https://app.example/l" style="color: #2b35a8;">');
+    expect(mail.html).toMatch(/<p style="color: #555555;">If you did not ask/);
+    expect(mail.to).toBe("a@b.co");
+  });
+
+  it("a link only: no code, and the link alone expires", () => {
+    const mail = render({ link: "https://app.example/l" });
+    expect(mail.text).not.toMatch(/code/);
+    expect(mail.text).toContain("\nThis link expires in 15 minutes and work once.\n");
+    expect(htmlText(mail.html)).toEqual([
+      "Sign in to Acme",
+      "Open this link, then press Continue:",
+      "Sign in to Acme",
+      "This link expires in 15 minutes and work once.",
+      "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
+    ]);
+  });
+
+  it("a code only: no link, and the code is the one way in", () => {
+    const mail = render({ code: "012345" });
+    expect(mail.html).not.toContain("<a ");
+    expect(mail.text.split("\n").slice(0, 6)).toEqual([
+      "Sign in to Acme",
+      "",
+      "Enter this code in the tab where you started:",
+      "012345",
+      "",
+      "This code expires in 15 minutes and work once.",
+    ]);
+    expect(htmlText(mail.html)).toEqual([
+      "Sign in to Acme",
+      "Enter this code in the tab where you started:",
+      "012345",
+      "This code expires in 15 minutes and work once.",
+      "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
+    ]);
+  });
+
+  it("a provider's direct link: the browser to open it in, escaped in the HTML", () => {
+    const mail = render({ link: "https://p.example/l" }, { continueStep: false });
+    expect(mail.text.split("\n").slice(2, 4)).toEqual([
+      "Open this link in the browser where you asked to sign in:",
+      "https://p.example/l",
+    ]);
+    expect(htmlText(mail.html)[1]).toBe(
+      "Open this link in the browser where you asked to sign in:",
+    );
+    // continueStep left out or true both mean the app's own landing page.
+    expect(render({ link: "https://p.example/l" }, { continueStep: true }).text).toContain(
+      "Open this link, then press Continue:",
+    );
+  });
+
+  it("one minute is singular, in both emails", () => {
+    expect(render({ code: "012345" }, { expiresInMinutes: 1 }).text).toContain(
+      "expires in 1 minute and",
+    );
+    expect(render({ code: "012345" }, { expiresInMinutes: 1 }).html).toContain(
+      "expires in 1 minute and",
+    );
+    const deletion = renderDeletionEmail({
+      to: "a@b.co",
+      appName: "Acme",
+      code: "012345",
+      expiresInMinutes: 1,
+    });
+    expect(deletion.text).toContain("It works for 1 minute, once");
+    expect(deletion.html).toContain("It works for 1 minute, once");
+  });
+
+  it("escapes all five HTML specials wherever a value lands", () => {
+    const mail = render(
+      { link: `https://app.example/l?a="x"&b='y'<z>`, code: `<1&"2'>` },
+      { appName: `A&B <"C"> 'D'` },
+    );
+    const escaped = "A&amp;B &lt;&quot;C&quot;&gt; &#39;D&#39;";
+    expect(mail.html).toContain(`<title>Sign in to ${escaped}</title>`);
+    expect(mail.html).toContain(`<h1 style="font-size: 20px;">Sign in to ${escaped}</h1>`);
+    expect(mail.html).toContain(
+      '<a href="https://app.example/l?a=&quot;x&quot;&amp;b=&#39;y&#39;&lt;z&gt;"',
+    );
+    expect(mail.html).toContain("<code>&lt;1&amp;&quot;2&#39;&gt;</code>");
+    expect(mail.html).not.toMatch(/A&B|<"C">|'D'|'y'|<z>|<1/);
+    // The text version is not HTML: it carries every value as it is.
+    expect(mail.text).toContain(`Sign in to A&B <"C"> 'D'`);
+    expect(mail.text).toContain(`https://app.example/l?a="x"&b='y'<z>`);
+  });
+});
+
+it("the deletion email says what deleting removes and how to ignore it, in text and HTML", () => {
+  const mail = renderDeletionEmail({
+    to: "a@b.co",
+    appName: "A&B",
+    code: "012345",
+    expiresInMinutes: 10,
+  });
+  expect(mail.to).toBe("a@b.co");
+  expect(mail.text).toBe(
+    "Your code to delete your A&B account:\n\n012345\n\nIt works for 10 minutes, once, in the browser where you asked. Deleting removes your account, its sign-in methods and passkeys, and signs you out everywhere. If you did not ask for this, ignore this email: nothing happens without the code.\n",
+  );
+  expect(mail.html).toContain("<p>Your code to delete your A&amp;B account:</p>");
+  expect(mail.html).toContain(
+    "<p>It works for 10 minutes, once, in the browser where you asked. Deleting removes your account, its sign-in methods and passkeys, and signs you out everywhere.</p>",
+  );
+  expect(mail.html).toContain(
+    '<p style="color: #555555;">If you did not ask for this, ignore this email: nothing happens without the code.</p>',
+  );
+});
