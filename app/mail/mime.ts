@@ -95,10 +95,10 @@ export function formatMailbox(mailbox: Mailbox): string {
     if (6 + phrase.length + 1 + address.length <= 78) return `${phrase} ${address}`;
   }
   const words = encodedWords(name);
-  const lastLine = words.length - words.lastIndexOf("\n");
-  return lastLine + 6 + 1 + address.length <= 78
-    ? `${words} ${address}`
-    : `${words}\r\n ${address}`;
+  // The line the address would end: "From: " and the one word, or the last folded word.
+  const fold = words.lastIndexOf("\n");
+  const lastLine = fold === -1 ? 6 + words.length : words.length - fold - 1;
+  return lastLine + 1 + address.length <= 78 ? `${words} ${address}` : `${words}\r\n ${address}`;
 }
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;

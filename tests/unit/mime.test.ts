@@ -218,3 +218,149 @@ describe("its parts", () => {
     expect(fromLine("")).toBe("From: login@example.com");
   });
 });
+
+describe("at its limits", () => {
+  const fromLines = (name: string, address = "login@example.com") =>
+    linesOf(composeMessage({ ...base, from: { name, address } })).slice(0, 2);
+
+  it("a plain name shares the From line with the address up to 78 characters, then is encoded", () => {
+    expect(fromLines("a".repeat(52))).toEqual([
+      `From: ${"a".repeat(52)} <login@example.com>`,
+      "To: ada@example.com",
+    ]);
+    expect(fromLines("a".repeat(52))[0]).toHaveLength(78);
+    const [first, second] = fromLines("a".repeat(53));
+    expect(first).toMatch(/^From: =\?UTF-8\?B\?[^ ]+\?=$/);
+    expect(second).toMatch(/^ =\?UTF-8\?B\?[^ ]+\?= <login@example\.com>$/);
+  });
+
+  it("an encoded name keeps the address on its line exactly when the line stays within 78", () => {
+    // 28 bytes: one word of 52 characters, "From: " and " <…>" around it.
+    const name = "é".repeat(14);
+    const word = encodedWords(name);
+    expect(word).toHaveLength(52);
+    expect(fromLines(name, "login@example.co")[0]).toBe(`From: ${word} <login@example.co>`);
+    expect(fromLines(name, "login@example.com")[0]).toBe(`From: ${word} <login@example.com>`);
+    expect(fromLines(name, "login@example.comm")).toEqual([
+      `From: ${word}`,
+      " <login@example.comm>",
+    ]);
+    // Folded: the last word's line, " " and the word, is the one the address would end.
+    const long = `${"a".repeat(42)}${"b".repeat(30)}`;
+    const [, last] = encodedWords(long).split("\r\n ");
+    expect(last).toHaveLength(52);
+    expect(fromLines(long, "login@mail.example.com")[1]).toBe(` ${last} <login@mail.example.com>`);
+    expect(fromLines(long, "login@mail.example.com")[1]).toHaveLength(78);
+    expect(
+      linesOf(
+        composeMessage({ ...base, from: { name: long, address: "login@mail.example.comm" } }),
+      ).slice(1, 3),
+    ).toEqual([` ${last}`, " <login@mail.example.comm>"]);
+  });
+
+  it("a header folds before a word that would pass 78, and keeps a first word too long on its own line", () => {
+    const fits = `${"a".repeat(40)} ${"b".repeat(28)}`;
+    expect(header("Subject", fits)).toBe(`Subject: ${fits}`);
+    expect(header("Subject", fits)).toHaveLength(78);
+    const over = `${"a".repeat(40)} ${"b".repeat(29)}`;
+    expect(header("Subject", over)).toBe(`Subject: ${"a".repeat(40)}\r\n ${"b".repeat(29)}`);
+    // No empty "Subject:" line before a long first word, and runs of spaces are one.
+    expect(header("Subject", "x".repeat(80))).toBe(`Subject: ${"x".repeat(80)}`);
+    expect(header("Subject", "a  \t  b")).toBe("Subject: a b");
+  });
+
+  it("a header line may hold 998 characters; one longer is encoded, whichever line it is", () => {
+    expect(header("X", "x".repeat(995))).toBe(`X: ${"x".repeat(995)}`);
+    expect(header("X", "x".repeat(996))).toMatch(/^X: =\?UTF-8\?B\?/);
+    expect(header("Subject", `short ${"x".repeat(1000)}`)).toMatch(/^Subject: =\?UTF-8\?B\?/);
+  });
+
+  it("an encoded word holds 42 bytes at most, and no text gives no word", () => {
+    expect(encodedWords("a".repeat(42))).toBe(
+      `=?UTF-8?B?${Buffer.from("a".repeat(42)).toString("base64")}?=`,
+    );
+    expect(encodedWords("a".repeat(43)).split("\r\n ")).toEqual([
+      `=?UTF-8?B?${Buffer.from("a".repeat(42)).toString("base64")}?=`,
+      "=?UTF-8?B?YQ==?=",
+    ]);
+    expect(encodedWords("")).toBe("");
+  });
+
+  it("quoted-printable leaves printable ASCII as it is, ! and ~ included, and spaces inside a line", () => {
+    const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i))
+      .join("")
+      .replace("=", "");
+    expect(quotedPrintable(printable).replace(/=\r\n/g, "")).toBe(printable);
+    expect(quotedPrintable("!~")).toBe("!~");
+    expect(quotedPrintable("a b\tc")).toBe("a b\tc");
+    expect(quotedPrintable("\u007f\u0000")).toBe("=7F=00");
+  });
+
+  it("dates name every weekday and month as RFC 5322 does", () => {
+    for (let month = 0; month < 12; month++) {
+      for (const day of [1, 2, 3, 4, 5, 6, 7]) {
+        const date = new Date(Date.UTC(2027, month, day, 9, 8, 7));
+        // toUTCString is RFC 7231's IMF-fixdate, the same names and order with "GMT".
+        expect(formatDate(date)).toBe(date.toUTCString().replace(/GMT$/, "+0000"));
+      }
+    }
+  });
+});
+
+describe("what it refuses, and how it says so", () => {
+  it("MAIL_FROM: spaces around the name and the address, no space before <, a quote only when it wraps the name", () => {
+    expect(parseMailbox("Sign in <login@example.com> ")).toEqual({
+      name: "Sign in",
+      address: "login@example.com",
+    });
+    expect(parseMailbox("Sign in< login@example.com >")).toEqual({
+      name: "Sign in",
+      address: "login@example.com",
+    });
+    expect(parseMailbox("<login@example.com>")).toEqual({ address: "login@example.com" });
+    // A line break inside the name is refused, not skipped over.
+    expect(() => parseMailbox("Acme\nBcc: eve@example.org <login@example.com>")).toThrow(MimeError);
+    expect(parseMailbox('a"b" <login@example.com>')).toEqual({
+      name: 'a"b"',
+      address: "login@example.com",
+    });
+    expect(parseMailbox('"a"b <login@example.com>')).toEqual({
+      name: '"a"b',
+      address: "login@example.com",
+    });
+  });
+
+  it("names the value it refuses, and each error is a MimeError", () => {
+    expect(() => parseMailbox("Sign in")).toThrow(
+      'not an email address or "Name <address>": "Sign in"',
+    );
+    const error = (() => {
+      try {
+        composeMessage({ ...base, to: "ada" });
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(MimeError);
+    expect(error?.name).toBe("MimeError");
+    expect(error?.message).toBe("the recipient is not a plain address");
+    expect(() => composeMessage({ ...base, messageId: "<a@b" })).toThrow(
+      "the Message-ID is not <id@domain>",
+    );
+    expect(() => composeMessage({ ...base, from: { address: "a b@example.com" } })).toThrow(
+      "the sender is not a plain address",
+    );
+  });
+
+  it("a Message-ID with anything before or after its brackets", () => {
+    for (const messageId of ["x<a@example.com>", "<a@example.com>x", "<@example.com>", "<a@>"]) {
+      expect(() => composeMessage({ ...base, messageId }), messageId).toThrow(MimeError);
+    }
+  });
+
+  it("the boundary is made of the letters and digits of the id's first 16 characters, and the message ends with a line break", () => {
+    const raw = composeMessage({ ...base, messageId: "<ab.cd-ef_gh+ij@example.com>" });
+    expect(raw).toContain('boundary="=_pls_abcdefghije"');
+    expect(raw.endsWith("\r\n--=_pls_abcdefghije--\r\n")).toBe(true);
+  });
+});
