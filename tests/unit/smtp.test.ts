@@ -261,6 +261,15 @@ describe("a failure, classified", () => {
     ]);
   });
 
+  it("reads only codes and messages that are strings, each a word of its own", () => {
+    expect(classify({ code: ["ECONNREFUSED"], message: { toString: () => "ECONNRESET" } })).toEqual(
+      ["error", true],
+    );
+    // A code and a message, or two causes, never run together into another class's word.
+    expect(classify({ code: "ECONN", message: "REFUSED" })).toEqual(["error", true]);
+    expect(classify(new Error("EPROTO", { cause: new Error("COL") }))).toEqual(["error", true]);
+  });
+
   it("checks the classes in order, the first that matches wins", () => {
     const order = [
       "ECONNREFUSED",
