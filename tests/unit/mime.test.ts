@@ -216,6 +216,8 @@ describe("its parts", () => {
     expect(fromLine('Say "hi" \\o/')).toBe('From: "Say \\"hi\\" \\\\o/" <login@example.com>');
     expect(fromLine("Café")).toBe("From: =?UTF-8?B?Q2Fmw6k=?= <login@example.com>");
     expect(fromLine("")).toBe("From: login@example.com");
+    const nameless = composeMessage({ ...base, from: { address: "login@example.com" } });
+    expect(linesOf(nameless)[0]).toBe("From: login@example.com");
   });
 });
 
