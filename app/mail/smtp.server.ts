@@ -29,6 +29,22 @@ export interface SmtpMailerOptions {
    * no attempt waits for a connection.
    */
   maxConnections?: number;
+  /** Makes the pooled transport from its settings; nodemailer's by default (tests record). */
+  createTransport?: (settings: SmtpSettings) => Transporter;
+}
+
+/** What the transport is made with: the relay, its timeouts and the pool. */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth: { user: string; pass: string } | undefined;
+  connectionTimeout: number;
+  greetingTimeout: number;
+  socketTimeout: number;
+  pool: true;
+  maxConnections: number;
+  maxMessages: number;
 }
 
 /**
@@ -48,7 +64,7 @@ export class SmtpMailer implements Mailer {
   constructor(options: SmtpMailerOptions) {
     const timeout = options.timeoutMs ?? 10_000;
     const url = new URL(options.url);
-    const settings = {
+    const settings: SmtpSettings = {
       host: url.hostname,
       port: url.port ? Number(url.port) : url.protocol === "smtps:" ? 465 : 587,
       secure: url.protocol === "smtps:",
@@ -61,8 +77,9 @@ export class SmtpMailer implements Mailer {
       pool: true,
       maxConnections: options.maxConnections ?? 4,
       maxMessages: 100,
-    } as const;
-    this.#connect = () => nodemailer.createTransport(settings);
+    };
+    const create = options.createTransport ?? ((given) => nodemailer.createTransport(given));
+    this.#connect = () => create(settings);
     this.#transport = this.#connect();
     // A bare address shows as itself in the inbox; with the app's name people know the
     // sender. The name is quoted or encoded (./mime.ts), so any APP_NAME is safe in the header.

@@ -1,10 +1,19 @@
 /**
  * The SMTP mailer on its own (app/mail/smtp.server.ts): the settings it hands nodemailer, what
  * it sends over the transport, when it opens new connections, and how each failure is
- * classified. nodemailer is replaced by a recording transport here; real SMTP, and every
- * fault of a real relay, are in tests/integration/smtp.test.ts and tests/mail/faults.test.ts.
+ * classified. Its transports here record instead of sending (the `createTransport` option,
+ * not a module mock: test files share their modules); real SMTP, and every fault of a real
+ * relay, are in tests/integration/smtp.test.ts and tests/mail/faults.test.ts.
  */
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { Transporter } from "nodemailer";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  classifySmtpError,
+  SmtpMailer as RealSmtpMailer,
+  type SmtpMailerOptions,
+  type SmtpSettings,
+} from "../../app/mail/smtp.server";
+import { MailSendError } from "../../app/mail/types";
 
 interface FakeTransport {
   settings: Record<string, unknown>;
@@ -14,27 +23,33 @@ interface FakeTransport {
 }
 const transports: FakeTransport[] = [];
 
-vi.mock("nodemailer", () => ({
-  default: {
-    createTransport(settings: Record<string, unknown>) {
-      const transport: FakeTransport = { settings, sent: [], closed: false, fail: undefined };
-      transports.push(transport);
-      return {
-        sendMail(mail: FakeTransport["sent"][number]) {
-          if (transport.fail) return Promise.reject(transport.fail);
-          transport.sent.push(mail);
-          return Promise.resolve({});
-        },
-        close() {
-          transport.closed = true;
-        },
-      };
+/** A transport that records what it is made with and given, in place of nodemailer's. */
+function recordingTransport(settings: SmtpSettings): Transporter {
+  const transport: FakeTransport = {
+    settings: { ...settings },
+    sent: [],
+    closed: false,
+    fail: undefined,
+  };
+  transports.push(transport);
+  return {
+    sendMail(mail: FakeTransport["sent"][number]) {
+      if (transport.fail) return Promise.reject(transport.fail);
+      transport.sent.push(mail);
+      return Promise.resolve({});
     },
-  },
-}));
+    close() {
+      transport.closed = true;
+    },
+  } as unknown as Transporter;
+}
 
-const { classifySmtpError, SmtpMailer } = await import("../../app/mail/smtp.server");
-const { MailSendError } = await import("../../app/mail/types");
+/** The mailer under test, on recording transports. */
+class SmtpMailer extends RealSmtpMailer {
+  constructor(options: SmtpMailerOptions) {
+    super({ ...options, createTransport: recordingTransport });
+  }
+}
 
 beforeEach(() => {
   transports.length = 0;
