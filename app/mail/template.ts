@@ -27,6 +27,7 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
       : "Open this link, then press Continue:";
   const minutes = `${expiresInMinutes} minute${expiresInMinutes === 1 ? "" : "s"}`;
   const subject = `Sign in to ${appName}`;
+  const lifetime = link && code ? "link and code expire" : link ? "link expires" : "code expires";
   const ignore =
     "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.";
 
@@ -43,7 +44,7 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
           "",
         ]
       : []),
-    `This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${minutes} and work once.`,
+    `This ${lifetime} in ${minutes} and ${link && code ? "work" : "works"} once.`,
     "",
     ignore,
     "",
@@ -59,7 +60,7 @@ export function renderSignInEmail(input: SignInEmailInput): EmailMessage {
       : ""
   }
   ${code ? `<p>${link ? "Or enter this code" : "Enter this code"} in the tab where you started:</p>\n  ${codeBox(code)}` : ""}
-  <p>This ${link && code ? "link and code expire" : link ? "link expires" : "code expires"} in ${escapeHtml(minutes)} and work once.</p>
+  <p>This ${lifetime} in ${escapeHtml(minutes)} and ${link && code ? "work" : "works"} once.</p>
   <p style="color: ${MUTED};">${escapeHtml(ignore)}</p>`,
   );
   return { to: input.to, subject, text, html };

@@ -161,7 +161,7 @@ describe("what the sign-in email says for what was issued", () => {
       "Open this link, then press Continue:",
       "https://app.example/l",
       "",
-      "This link expires in 15 minutes and work once.",
+      "This link expires in 15 minutes and works once.",
       "",
       "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
       "",
@@ -170,7 +170,7 @@ describe("what the sign-in email says for what was issued", () => {
       "Sign in to Acme",
       "Open this link, then press Continue:",
       "Sign in to Acme",
-      "This link expires in 15 minutes and work once.",
+      "This link expires in 15 minutes and works once.",
       "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
     ]);
   });
@@ -184,13 +184,13 @@ describe("what the sign-in email says for what was issued", () => {
       "Enter this code in the tab where you started:",
       "012345",
       "",
-      "This code expires in 15 minutes and work once.",
+      "This code expires in 15 minutes and works once.",
     ]);
     expect(htmlText(mail.html)).toEqual([
       "Sign in to Acme",
       "Enter this code in the tab where you started:",
       "012345",
-      "This code expires in 15 minutes and work once.",
+      "This code expires in 15 minutes and works once.",
       "If you did not ask to sign in, you can ignore this email: nobody can sign in without it.",
     ]);
   });
