@@ -18,6 +18,7 @@ import {
   type BlockIdEmulator,
   type BlockIdEmulatorOptions,
 } from "../emulators/blockid/server";
+import { testCertificate, trustTestCertificate } from "../emulators/tls";
 
 const LINK_URL = "https://app.test/auth/link";
 const NONCE_A = sha256Hex("nonce-of-browser-a");
@@ -1072,5 +1073,45 @@ describe("BlockID adapter: the request id and the redeem", () => {
     const { token, context } = await startFor(auth, "ada@example.com");
     await auth.verify({ kind: "link", token }, context);
     expect(routes("redeem").map((request) => request.body)).toEqual(["{}"]);
+  });
+});
+
+describe("BlockID adapter: https without a base URL (the operator's own tenant)", () => {
+  let untrust: () => void = () => {};
+  beforeEach(() => {
+    untrust = trustTestCertificate();
+  });
+  afterEach(() => {
+    untrust();
+  });
+
+  /** An adapter with no base URL: it reaches `https://${dns}` itself, as in production. */
+  async function tenantAdapter(options: BlockIdEmulatorOptions = {}) {
+    await emulator.close();
+    await boot({ tls: testCertificate, ...options });
+    expect(emulator.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    return adapter({ baseUrl: undefined });
+  }
+
+  it("signs in over https at the tenant's own host name", async () => {
+    const auth = await tenantAdapter();
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+    expect(countOf("sd")).toBe(1);
+  });
+
+  it("refuses a service directory that sends the license key over plain http", async () => {
+    const auth = await tenantAdapter({
+      adminconsole: (url) => url.replace(/^https:/, "http:"),
+    });
+    const error = await expectAuthError(
+      auth.start("ada@example.com", startContext()),
+      "unavailable",
+    );
+    expect((error as unknown as Error).message).toBe(
+      "BlockID answered the service directory with a malformed body",
+    );
+    expect(countOf("sd")).toBe(1);
+    expect(countOf("request")).toBe(0);
   });
 });

@@ -30,7 +30,8 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
 import {
   decrypt,
   deriveSharedKey,
@@ -54,7 +55,12 @@ export type BlockIdFault =
   | { delayMs: number };
 
 export interface BlockIdEmulatorOptions {
+  /** The tenant's host name; with `tls` and none given, `127.0.0.1:<port>` (so `https://${dns}` reaches it). */
   dns?: string;
+  /** Serve https with this key and certificate (tests/emulators/tls) instead of plain http. */
+  tls?: { key: string; cert: string };
+  /** What the service directory names as its adminconsole, given the emulator's own URL. */
+  adminconsole?: (url: string) => string;
   community?: string;
   licenseKey?: string;
   tenantTag?: string;
@@ -95,7 +101,7 @@ export interface BlockIdRequest {
 }
 
 export interface BlockIdEmulator {
-  /** `http://127.0.0.1:<port>`: the adapter's `baseUrl`, and the service directory's adminconsole. */
+  /** `http(s)://127.0.0.1:<port>`: the adapter's `baseUrl`, and the service directory's adminconsole. */
   readonly url: string;
   readonly dns: string;
   readonly community: string;
@@ -194,7 +200,7 @@ function decodeHtmlAttribute(value: string): string {
 export async function startBlockIdEmulator(
   options: BlockIdEmulatorOptions = {},
 ): Promise<BlockIdEmulator> {
-  const dns = options.dns ?? "blockid.test";
+  let dns = options.dns ?? "blockid.test";
   const community = options.community ?? "default";
   const licenseKey = options.licenseKey ?? randomUUID();
   const tenantTag = options.tenantTag ?? "TESTTENANT";
@@ -423,7 +429,11 @@ export async function startBlockIdEmulator(
         case "community_info":
           return send(200, communityInfo(parseJson(body)));
         case "sd":
-          return send(200, { adminconsole: url, licenses: url, caas: `${url}/caas` });
+          return send(200, {
+            adminconsole: options.adminconsole ? options.adminconsole(url) : url,
+            licenses: url,
+            caas: `${url}/caas`,
+          });
         case "request": {
           const key = authenticate(request);
           return send(200, requestLink(key, parseJson(body)));
@@ -457,7 +467,7 @@ export async function startBlockIdEmulator(
     }
   }
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     answer(request, response).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       if (!response.headersSent) {
@@ -465,9 +475,18 @@ export async function startBlockIdEmulator(
         response.end(JSON.stringify({ message: "Emulator failure" }));
       }
     });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
+  // Every socket, TLS handshakes in progress included (closeAllConnections sees only HTTP ones).
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  if (options.tls && options.dns === undefined) dns = `127.0.0.1:${port}`;
 
   return {
     url,
@@ -515,6 +534,7 @@ export async function startBlockIdEmulator(
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
         server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
     },
   };
