@@ -1100,6 +1100,13 @@ describe("BlockID adapter: https without a base URL (the operator's own tenant)"
     expect(countOf("sd")).toBe(1);
   });
 
+  it("with an https base URL, accepts the https adminconsole its directory names", async () => {
+    await tenantAdapter();
+    const auth = adapter({ baseUrl: emulator.url });
+    const { token, context } = await startFor(auth, "ada@example.com");
+    expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
+  });
+
   it("refuses a service directory that sends the license key over plain http", async () => {
     const auth = await tenantAdapter({
       adminconsole: (url) => url.replace(/^https:/, "http:"),
