@@ -104,15 +104,19 @@ export function createBullmqMailQueue(options: BullmqMailQueueOptions): MailQueu
     },
     async status(id) {
       if (!/^[0-9a-f]{1,64}$/.test(id)) return null;
+      // The worker records a send or a refusal in the job's data before it moves the job
+      // on, so the data says what happened; the state adds only a job that BullMQ failed
+      // itself (stalled more often than allowed). The state is read first: read second,
+      // a job that finished in between would read as it was before its attempt.
+      const state = await queue.getJobState(toJobId(id));
       const job = await queue.getJob(toJobId(id));
       if (!job) return null;
-      const state = await job.getState();
       const data = job.data;
       const status: DeliveryStatus = {
         state:
-          state === "completed"
+          data.sentAt !== undefined
             ? "sent"
-            : state === "failed"
+            : data.sealed === null || state === "failed"
               ? "failed"
               : data.attempts > 0
                 ? "retrying"

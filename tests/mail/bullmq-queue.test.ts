@@ -5,9 +5,9 @@
  * BullMQ's own, the backlog for /healthz, and the worker's lock, slots and connection.
  * (tests/mail/redis-queue.test.ts has two queues and two production instances.)
  */
-import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Job, Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSealer } from "../../app/lib/aead.server";
 import {
   createBullmqMailQueue,
@@ -159,6 +159,19 @@ describe("recording", () => {
   });
 });
 
+/** The relay's answer to an attempt, given when the test says. */
+interface Relay {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+function heldRelay(): Relay {
+  const relay = {} as Relay;
+  relay.promise = new Promise<void>((resolve, reject) => Object.assign(relay, { resolve, reject }));
+  return relay;
+}
+
 describe("delivering", () => {
   it("sent: the time, one attempt, the body gone, and the log line under the email's own id", async () => {
     const q = make();
@@ -180,6 +193,63 @@ describe("delivering", () => {
       await q.close();
     }
   });
+
+  it.each([
+    {
+      outcome: "sent",
+      list: "completed",
+      finish: (relay: Relay) => relay.resolve(),
+      expected: { state: "sent", attempts: 1, sentAt: expect.any(Number) },
+    },
+    {
+      outcome: "failed",
+      list: "failed",
+      finish: (relay: Relay) => relay.reject(new MailSendError("5xx:550", false)),
+      expected: { state: "failed", attempts: 1, cause: "5xx:550" },
+    },
+  ])(
+    "a job $outcome while its status is read shows that outcome with its attempt, never mixed with what it was before",
+    async ({ list, finish, expected }) => {
+      // The relay holds the message until the status read is under way.
+      const relay = heldRelay();
+      let sending = false;
+      const q = make({ transport: { send: () => ((sending = true), relay.promise) } });
+      const finished = async () =>
+        (await look.zscore(`${q.prefix}mq:mail:${list}`, `m${id(1)}`)) !== null || undefined;
+      // Whichever read the status makes first, the job finishes before that read returns,
+      // so the next read sees the finished job: a status that mixes the two shows here.
+      let first = true;
+      const hold = <A extends unknown[], T>(read: (...args: A) => Promise<T>) =>
+        async function (this: unknown, ...args: A): Promise<T> {
+          const result = await read.apply(this, args);
+          if (first) {
+            first = false;
+            finish(relay);
+            await until("the job finished", finished);
+          }
+          return result;
+        };
+      const { getJob, getJobState } = Queue.prototype;
+      const { getState } = Job.prototype;
+      const spies = [
+        vi.spyOn(Queue.prototype, "getJob").mockImplementation(hold(getJob)),
+        vi.spyOn(Queue.prototype, "getJobState").mockImplementation(hold(getJobState)),
+        vi.spyOn(Job.prototype, "getState").mockImplementation(hold(getState)),
+      ];
+      try {
+        q.queue.start();
+        await q.queue.mailer.send(message(1));
+        await until("the attempt under way", async () => sending || undefined);
+        const status = await q.queue.status(id(1));
+        expect(first).toBe(false);
+        expect(status).toEqual({ queuedAt: expect.any(Number), ...expected });
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+        relay.resolve();
+        await q.close();
+      }
+    },
+  );
 
   it("the typical delivery time (the check page's \"usually\") follows the worker's deliveries", async () => {
     let now = 5_000_000;
@@ -217,6 +287,32 @@ describe("delivering", () => {
       expect((await q.raw.getJob(`m${id(1)}`))?.data.sealed).toBeNull();
       expect(q.events).toHaveLength(1);
     } finally {
+      await q.close();
+    }
+  });
+
+  it("failed by BullMQ itself (as a job that stalled too often is): failed, not queued", async () => {
+    const q = make();
+    // Another worker on the same queue whose attempt BullMQ fails: the job's data is left
+    // as it was recorded, with no attempt, and only BullMQ's state says it is over.
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const other = new Worker(
+      "mail",
+      async () => {
+        throw new Error("stalled too often");
+      },
+      { connection, prefix: `${q.prefix}mq` },
+    );
+    try {
+      await q.queue.mailer.send(message(1));
+      expect(await inState(q.queue, 1, "failed")).toEqual({
+        state: "failed",
+        queuedAt: expect.any(Number),
+        attempts: 0,
+      });
+    } finally {
+      await other.close();
+      connection.disconnect();
       await q.close();
     }
   });
