@@ -1,5 +1,5 @@
 import { createContext, type MiddlewareFunction } from "react-router";
-import { randomBytes } from "node:crypto";
+import { requestNonce } from "../lib/crypto.server";
 import { getServices } from "../services.server";
 import { readSession } from "./flow.server";
 import { inRequestScope } from "./session.server";
@@ -44,7 +44,7 @@ export const authMiddleware: MiddlewareFunction<Response> = async ({ request, co
       headers: { "Content-Type": "text/plain; charset=utf-8" },
     });
   }
-  context.set(nonceContext, randomBytes(16).toString("base64"));
+  context.set(nonceContext, requestNonce());
   // One session read (and one user record read beside it) for the whole request, whichever
   // route modules ask for them.
   return inRequestScope(async () => {

@@ -4,6 +4,7 @@ import {
   createSecretKey,
   hkdfSync,
   randomBytes,
+  randomFillSync,
   randomInt,
   timingSafeEqual,
   type KeyObject,
@@ -12,6 +13,28 @@ import {
 /** 32 random bytes, base64url: a link token (S1). */
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString("base64url");
+}
+
+/** Bytes of CSPRNG output one refill of the request-nonce pool takes. */
+const NONCE_POOL_BYTES = 4096;
+const noncePool = Buffer.alloc(NONCE_POOL_BYTES);
+let noncePoolUsed = NONCE_POOL_BYTES;
+
+/**
+ * `bytes` random bytes, base64, for the value every page request makes (the CSP nonce):
+ * cut from a buffer that one call to the CSPRNG fills (Node buffers its own random ids so),
+ * each byte handed out once. Asking the CSPRNG for 16 bytes per request cost several times the
+ * slicing (about 10 µs a request on a page server, against 2).
+ */
+export function requestNonce(bytes = 16): string {
+  if (bytes > NONCE_POOL_BYTES) return randomBytes(bytes).toString("base64");
+  if (noncePoolUsed + bytes > NONCE_POOL_BYTES) {
+    randomFillSync(noncePool);
+    noncePoolUsed = 0;
+  }
+  const nonce = noncePool.toString("base64", noncePoolUsed, noncePoolUsed + bytes);
+  noncePoolUsed += bytes;
+  return nonce;
 }
 
 /** A six-digit code, uniform over 000000–999999 (S1). */

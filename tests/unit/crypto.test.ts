@@ -6,6 +6,7 @@ import {
   randomCode,
   randomId,
   randomToken,
+  requestNonce,
   safeEqual,
   sha256Hex,
 } from "../../app/lib/crypto.server";
@@ -77,6 +78,16 @@ describe("S1 S5 S6 the primitives", () => {
     const codes = new Set(Array.from({ length: 200 }, () => randomCode()));
     for (const code of codes) expect(code).toMatch(/^\d{6}$/);
     expect(codes.size).toBeGreaterThan(190);
+  });
+
+  it("request nonces are 16 random bytes each, never one twice, across the pool's refills", () => {
+    // 4 KiB a refill, 256 nonces: 1,000 cross three refills.
+    const nonces = Array.from({ length: 1000 }, () => requestNonce());
+    for (const nonce of nonces) expect(Buffer.from(nonce, "base64")).toHaveLength(16);
+    expect(new Set(nonces).size).toBe(1000);
+    // Longer than the pool: taken from the CSPRNG directly.
+    expect(Buffer.from(requestNonce(5000), "base64")).toHaveLength(5000);
+    expect(Buffer.from(requestNonce(24), "base64")).toHaveLength(24);
   });
 
   it("S5 hashes are keyed SHA-256; keys are derived per purpose", () => {
