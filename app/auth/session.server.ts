@@ -252,6 +252,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     secrets: options.secrets,
     purpose: "session",
     secure: options.secure,
+    // A session's cookie comes with every request until it rolls (once a minute at most).
+    remember: 4096,
   });
 
   const revokedKey = (sid: string) => `session:revoked:${sid}`;

@@ -31,6 +31,11 @@ export interface SealedCookieOptions {
   purpose: string;
   /** Over https: the Secure attribute (and the caller's __Host- name, S18). */
   secure: boolean;
+  /**
+   * Keep the plaintext of this many recently opened values, so a cookie sent again (a
+   * session's, on every request until it rolls) is not deciphered again. Default 0: none.
+   */
+  remember?: number;
 }
 
 /** Longest Cookie header read at all; a bigger one is treated as carrying no cookie (S26). */
@@ -43,6 +48,21 @@ export function createSealedCookie(options: SealedCookieOptions): SealedCookie {
   const flags = `HttpOnly${options.secure ? "; Secure" : ""}; SameSite=Lax`;
   const attributes = `; Path=/; ${flags}`;
   const clear = `${name}=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; ${flags}`;
+  const remember = options.remember ?? 0;
+  // Only values that opened, keyed by the whole value: the same characters always open to
+  // the same plaintext under the same keys, and the keys never change in a running process.
+  // The oldest goes first once it is full.
+  const opened = new Map<string, string>();
+  const open = (value: string): string | null => {
+    const known = opened.get(value);
+    if (known !== undefined) return known;
+    const plaintext = sealer.open(value);
+    if (plaintext !== null && remember > 0) {
+      if (opened.size >= remember) opened.delete(opened.keys().next().value as string);
+      opened.set(value, plaintext);
+    }
+    return plaintext;
+  };
   return {
     name,
     clear,
@@ -51,7 +71,7 @@ export function createSealedCookie(options: SealedCookieOptions): SealedCookie {
       const value = cookieValue(header, name);
       if (value === undefined) return "absent";
       if (header.length > MAX_HEADER) return "invalid";
-      return sealer.open(value) ?? "invalid";
+      return open(value) ?? "invalid";
     },
     serialize(plaintext, maxAgeSeconds) {
       // base64url needs no quoting or escaping in a cookie value.

@@ -1,8 +1,27 @@
-import { describe, expect, it } from "vitest";
+import type * as NodeCrypto from "node:crypto";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { cookieValue, createSealedCookie } from "../../app/lib/sealed-cookie.server";
+
+// Every decipher the sealer makes, counted: a remembered value makes none.
+const deciphers = vi.hoisted(() => ({ count: 0 }));
+vi.mock("node:crypto", async (original) => {
+  const crypto = await original<typeof NodeCrypto>();
+  return {
+    ...crypto,
+    createDecipheriv: (...args: Parameters<typeof NodeCrypto.createDecipheriv>) => {
+      deciphers.count++;
+      return crypto.createDecipheriv(...args);
+    },
+  };
+});
+beforeEach(() => {
+  deciphers.count = 0;
+});
 
 const OLD = "old-secret-0123456789abcdef0123456789";
 const NEW = "new-secret-0123456789abcdef0123456789";
+
+const options = { name: "session", secrets: [NEW], purpose: "session", secure: false };
 
 const sessionCookie = (secrets: string[], secure = false) =>
   createSealedCookie({
@@ -108,5 +127,51 @@ describe("sealed cookies (S18, S19, S24, S26)", () => {
     expect(padded(16_384)).toHaveLength(16_384);
     expect(cookie.open(padded(16_384))).toBe("x");
     expect(cookie.open(padded(16_385))).toBe("invalid");
+  });
+
+  it("remembers what it opened: a cookie sent again is not deciphered again, the oldest is forgotten first", () => {
+    const cookie = createSealedCookie({ ...options, remember: 2 });
+    const [a, b, c] = ["a", "b", "c"].map((value) => pair(cookie.serialize(value, 60))) as [
+      string,
+      string,
+      string,
+    ];
+    expect([cookie.open(a), cookie.open(a), cookie.open(`x=1; ${a}`)]).toEqual(["a", "a", "a"]);
+    expect(deciphers.count).toBe(1);
+    cookie.open(b);
+    cookie.open(c);
+    deciphers.count = 0;
+    expect([cookie.open(b), cookie.open(c)]).toEqual(["b", "c"]);
+    expect(deciphers.count).toBe(0);
+    // Two remembered at most: `a` was the oldest, and is opened again.
+    expect(cookie.open(a)).toBe("a");
+    expect(deciphers.count).toBe(1);
+  });
+
+  it("remembers only what opened, and what it remembers changes no refusal", () => {
+    const cookie = createSealedCookie({ ...options, remember: 10 });
+    const value = valueOf(cookie.serialize('{"sid":"abc"}', 60));
+    expect(cookie.open(`session=${value}`)).toBe('{"sid":"abc"}');
+    deciphers.count = 0;
+    let forgeries = 0;
+    for (let i = 0; i < value.length; i++) {
+      const flipped = value[i] === "A" ? "B" : "A";
+      const forged = `${value.slice(0, i)}${flipped}${value.slice(i + 1)}`;
+      if (Buffer.from(forged, "base64url").equals(Buffer.from(value, "base64url"))) continue;
+      // Each forgery twice: a refused value is deciphered, and refused, every time.
+      expect(cookie.open(`session=${forged}`)).toBe("invalid");
+      expect(cookie.open(`session=${forged}`)).toBe("invalid");
+      forgeries++;
+    }
+    expect(deciphers.count).toBe(forgeries * 2);
+    // A remembered value in an oversized header is refused like any other (S26).
+    expect(cookie.open(`session=${value}; pad=${"x".repeat(16_384)}`)).toBe("invalid");
+  });
+
+  it("remembers nothing unless asked", () => {
+    const cookie = sessionCookie([NEW]);
+    const set = pair(cookie.serialize("x", 60));
+    expect([cookie.open(set), cookie.open(set)]).toEqual(["x", "x"]);
+    expect(deciphers.count).toBe(2);
   });
 });
