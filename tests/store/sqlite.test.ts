@@ -222,6 +222,33 @@ describe("SQLite store specifics", () => {
     await store.close();
   });
 
+  it("getMany looks each key up on its index, with no temporary copy of the list, up to 500 keys", async () => {
+    const store = createSqliteStore({ file: freshFile(), sweepIntervalMs: 0 });
+    const prepare = vi.spyOn(store.database, "prepare");
+    /** What SQLite does for getMany of `count` keys: its opcodes and its plan's searches. */
+    const plan = async (count: number) => {
+      prepare.mockClear();
+      const keys = Array.from({ length: count }, (_, i) => `k${i}`);
+      expect(await store.getMany(keys)).toEqual(keys.map(() => null));
+      const sql = prepare.mock.calls[0]?.[0] as string;
+      const explain = (how: string) => store.database.prepare(`${how} ${sql}`).all();
+      return {
+        opcodes: (explain("EXPLAIN") as Array<{ opcode: string }>).map((row) => row.opcode),
+        searches: (explain("EXPLAIN QUERY PLAN") as Array<{ detail: string }>).filter((row) =>
+          /^SEARCH store_values USING INDEX \S+ \(key=\?\)$/.test(row.detail),
+        ).length,
+      };
+    };
+    for (const count of [2, 3, 500]) {
+      const { opcodes, searches } = await plan(count);
+      expect(searches).toBe(count);
+      expect(opcodes).not.toContain("OpenEphemeral");
+    }
+    // Past SQLite's limit of 500 terms in one compound SELECT: the IN list.
+    expect(await plan(501)).toMatchObject({ searches: 1 });
+    await store.close();
+  });
+
   it("every call on a database that went away rejects with StoreUnavailableError naming it", async () => {
     const database = openDatabase(freshFile());
     const store = createSqliteStore({ database, sweepIntervalMs: 0 });

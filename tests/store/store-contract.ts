@@ -96,6 +96,18 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
         expect(await store.getMany(["nothing"])).toEqual([null]);
       });
 
+      it("answers hundreds of keys at once, each in its place", async () => {
+        for (const count of [500, 501, 1_200]) {
+          const keys = Array.from({ length: count }, (_, i) => `many:${count}:${i}`);
+          await store.setMany(
+            keys.filter((_, i) => i % 7 === 3).map((key) => ({ key, value: key, ttlMs: 60_000 })),
+          );
+          expect(await store.getMany(keys)).toEqual(
+            keys.map((key, i) => (i % 7 === 3 ? key : null)),
+          );
+        }
+      });
+
       it("leaves out values past their TTL and counters, sees them as get does", async () => {
         await store.set("short", "v", TTL);
         await store.set("long", "w", 60_000);
