@@ -404,11 +404,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         }),
     });
     const targets: Target[] = [
-      { id: "bare", server: bare, run: get(bare, "/") },
-      { id: "sqlite-out", server: sqlite, run: get(sqlite, "/") },
+      // The page group: starter ÷ bare, signed in ÷ out and /healthz ÷ / all divide by
+      // sqlite-out, so the four run back to back (Target.group).
+      { id: "bare", server: bare, group: "pages", run: get(bare, "/") },
+      { id: "sqlite-out", server: sqlite, group: "pages", run: get(sqlite, "/") },
       {
         id: "sqlite-in",
         server: sqlite,
+        group: "pages",
         prepare: sqliteSession.prepare,
         run: get(sqlite, "/", sqliteSession.cookie),
       },
@@ -417,11 +420,13 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       {
         id: "sqlite-out-steady",
         server: sqlite,
+        group: "sqlite-steady",
         run: get(sqlite, "/", undefined, plan.steadyRate),
       },
       {
         id: "sqlite-in-steady",
         server: sqlite,
+        group: "sqlite-steady",
         prepare: sqliteSession.prepare,
         run: get(sqlite, "/", sqliteSession.cookie, plan.steadyRate),
       },
@@ -431,33 +436,36 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         prepare: dashboardSession.prepare,
         run: get(sqlite, "/dashboard", dashboardSession.cookie),
       },
-      { id: "login-get", server: signIns, run: get(signIns, "/login") },
-      loginPost("login-post"),
+      { id: "login-get", server: signIns, group: "login", run: get(signIns, "/login") },
+      { ...loginPost("login-post"), group: "login" },
       loginPost("login-post-paced", plan.pacedRate),
       verify("verify"),
       verify("verify-paced", plan.pacedRate),
-      { id: "healthz", server: sqlite, run: get(sqlite, "/healthz") },
+      { id: "healthz", server: sqlite, group: "pages", run: get(sqlite, "/healthz") },
     ];
     if (onRedis) {
       const redisSession = session(onRedis, "reader-redis");
       targets.splice(
         3,
         0,
-        { id: "redis-out", server: onRedis, run: get(onRedis, "/") },
+        { id: "redis-out", server: onRedis, group: "redis", run: get(onRedis, "/") },
         {
           id: "redis-in",
           server: onRedis,
+          group: "redis",
           prepare: redisSession.prepare,
           run: get(onRedis, "/", redisSession.cookie),
         },
         {
           id: "redis-out-steady",
           server: onRedis,
+          group: "redis-steady",
           run: get(onRedis, "/", undefined, plan.steadyRate),
         },
         {
           id: "redis-in-steady",
           server: onRedis,
+          group: "redis-steady",
           prepare: redisSession.prepare,
           run: get(onRedis, "/", redisSession.cookie, plan.steadyRate),
         },

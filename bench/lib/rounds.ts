@@ -15,6 +15,12 @@ export interface Target {
    * spill into the next target's run.
    */
   settle?: (result: LoadResult) => Promise<void>;
+  /**
+   * Targets that make a ratio together share a group: they always run one right after
+   * another, so that the machine's drift over a round (its speed changes by tens of percent
+   * over minutes here) falls on both sides of the ratio alike.
+   */
+  group?: string;
 }
 
 /** One run of one target. */
@@ -27,9 +33,11 @@ export interface Measured extends LoadResult {
 }
 
 /**
- * Each target alone under load, never two at once: round r runs the targets in the order
- * rotated by r (A B C, B C A, C A B, …), so no target always follows the same one. The first
- * round warms every server up and is not kept.
+ * Each target alone under load, never two at once. Targets of one group run back to back;
+ * round r runs the groups in their order rotated by r (A B C, B C A, C A B, …) and, within
+ * each group, its targets rotated by r as well, so no target always follows the same one
+ * and no side of a ratio always goes first. The first round warms every server up and is
+ * not kept.
  */
 export async function runRounds(
   targets: readonly Target[],
@@ -37,8 +45,15 @@ export async function runRounds(
   onRound: (round: number, runs: ReadonlyMap<string, Measured>) => void,
 ): Promise<Map<string, Measured[]>> {
   const results = new Map<string, Measured[]>(targets.map((target) => [target.id, []]));
+  const groups = new Map<string, Target[]>();
+  for (const target of targets) {
+    const key = target.group ?? `\0${target.id}`;
+    groups.set(key, [...(groups.get(key) ?? []), target]);
+  }
+  const rotated = <T>(list: readonly T[], by: number) =>
+    list.map((_, i) => list[(i + by) % list.length] as T);
   for (let round = 0; round <= rounds; round++) {
-    const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+    const order = rotated([...groups.values()], round).flatMap((group) => rotated(group, round));
     const runs = new Map<string, Measured>();
     for (const target of order) {
       const measured = await measure(target);

@@ -42,6 +42,24 @@ describe("bench method", () => {
     expect(runs.get("C")?.map((m) => m.cpuMsPerRequest)).toEqual([3, 3, 3]);
   });
 
+  it("runs the targets of a group back to back, rotating the groups and, within each, its targets", async () => {
+    const order: string[] = [];
+    const server = { cpuMs: () => 0 } as unknown as Server;
+    const target = (id: string, group?: string): Target => ({
+      id,
+      server,
+      group,
+      run: async () => (order.push(id), result(1)),
+    });
+    await runRounds(
+      [target("A", "p"), target("X"), target("B", "p"), target("C", "p"), target("Y")],
+      3,
+      () => {},
+    );
+    const rounds = [0, 1, 2, 3].map((r) => order.slice(r * 5, r * 5 + 5).join(" "));
+    expect(rounds).toEqual(["A B C X Y", "X Y B C A", "Y C A B X", "A B C X Y"]);
+  });
+
   it("counts the settling work of a target in its CPU time, and its preparation not", async () => {
     let cpu = 0;
     const server = { cpuMs: () => cpu } as unknown as Server;
