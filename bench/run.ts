@@ -101,8 +101,9 @@ async function main(): Promise<void> {
       `for this run (every request comes from 127.0.0.1); per-address limits stay on and do not bite: every sign-in uses its own address.`,
   );
   say(
-    `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run, a warm-up round then ` +
-      `${plan.rounds} rounds in rotating order; medians (min–max) of throughput and of the server process's CPU ms per request.`,
+    `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run, ` +
+      `${plan.warmUpRounds === 1 ? "a warm-up round" : `${plan.warmUpRounds} warm-up rounds`} then ` +
+      `${plan.rounds} rounds in rotating order, the two sides of each ratio back to back; medians (min–max) of throughput and of the server process's CPU ms per request.`,
   );
 
   say("· building the starter and the bare app (react-router build)");
@@ -486,14 +487,19 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     if (check.status !== 200) throw new Error(`GET /dashboard with a session: ${check.status}`);
 
     say(`· rounds: ${targets.map((t) => t.id).join(", ")}`);
-    const runs = await runRounds(targets, plan.rounds, (round, measured) => {
-      const cells = [...measured]
-        .map(([id, m]) => `${id} ${m.rps.toFixed(0)}/s ${m.cpuMsPerRequest.toFixed(2)}ms`)
-        .join(" · ");
-      say(
-        `  ${round === 0 ? "warm-up" : `round ${round}`} (load ${loadavg()[0]?.toFixed(2)}): ${cells}`,
-      );
-    });
+    const runs = await runRounds(
+      targets,
+      plan.rounds,
+      (round, measured) => {
+        const cells = [...measured]
+          .map(([id, m]) => `${id} ${m.rps.toFixed(0)}/s ${m.cpuMsPerRequest.toFixed(2)}ms`)
+          .join(" · ");
+        say(
+          `  ${round <= 0 ? "warm-up" : `round ${round}`} (load ${loadavg()[0]?.toFixed(2)}): ${cells}`,
+        );
+      },
+      plan.warmUpRounds,
+    );
     return {
       runs: Object.fromEntries(runs),
       pageBytes: { bare: bareHtml.length, starter: starterHtml.length },

@@ -36,13 +36,15 @@ export interface Measured extends LoadResult {
  * Each target alone under load, never two at once. Targets of one group run back to back;
  * round r runs the groups in their order rotated by r (A B C, B C A, C A B, …) and, within
  * each group, its targets rotated by r as well, so no target always follows the same one
- * and no side of a ratio always goes first. The first round warms every server up and is
- * not kept.
+ * and no side of a ratio always goes first. The first rounds (`warmUps`) warm every server
+ * up and are not kept.
  */
 export async function runRounds(
   targets: readonly Target[],
   rounds: number,
   onRound: (round: number, runs: ReadonlyMap<string, Measured>) => void,
+  /** Rounds run first and not kept; `onRound` sees them as rounds 1 − warmUps … 0. */
+  warmUps = 1,
 ): Promise<Map<string, Measured[]>> {
   const results = new Map<string, Measured[]>(targets.map((target) => [target.id, []]));
   const groups = new Map<string, Target[]>();
@@ -52,8 +54,9 @@ export async function runRounds(
   }
   const rotated = <T>(list: readonly T[], by: number) =>
     list.map((_, i) => list[(i + by) % list.length] as T);
-  for (let round = 0; round <= rounds; round++) {
-    const order = rotated([...groups.values()], round).flatMap((group) => rotated(group, round));
+  for (let round = 1 - warmUps; round <= rounds; round++) {
+    const turn = round + warmUps - 1;
+    const order = rotated([...groups.values()], turn).flatMap((group) => rotated(group, turn));
     const runs = new Map<string, Measured>();
     for (const target of order) {
       const measured = await measure(target);

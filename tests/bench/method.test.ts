@@ -60,6 +60,23 @@ describe("bench method", () => {
     expect(rounds).toEqual(["A B C X Y", "X Y B C A", "Y C A B X", "A B C X Y"]);
   });
 
+  it("keeps no run of the warm-up rounds, however many there are", async () => {
+    let cpu = 0;
+    let runCount = 0;
+    const server = { cpuMs: () => cpu } as unknown as Server;
+    const rounds: number[] = [];
+    const runs = await runRounds(
+      // The n-th run costs n ms per request.
+      [{ id: "A", server, run: async () => ((cpu += 100 * ++runCount), result(100)) }],
+      2,
+      (round) => rounds.push(round),
+      2,
+    );
+    // Rounds −1 and 0 warm up; 1 and 2 are kept, with their own CPU (3 ms, then 4).
+    expect(rounds).toEqual([-1, 0, 1, 2]);
+    expect(runs.get("A")?.map((m) => m.cpuMsPerRequest)).toEqual([3, 4]);
+  });
+
   it("counts the settling work of a target in its CPU time, and its preparation not", async () => {
     let cpu = 0;
     const server = { cpuMs: () => cpu } as unknown as Server;
