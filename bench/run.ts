@@ -337,15 +337,16 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     );
 
     /** GETs with every connection always waiting; with `rate`, at that steady rate instead. */
-    const get = (server: Server, path: string, cookie?: () => string, rate?: number) => () =>
-      load({
-        url: `${server.origin}${path}`,
-        connections: plan.connections,
-        amount: rate ? plan.pacedAmount : plan.amount,
-        rate,
-        headers: cookie ? { Cookie: cookie() } : undefined,
-        expectStatus: 200,
-      });
+    const get =
+      (server: Server, path: string, cookie?: () => string, rate?: number, amount?: number) => () =>
+        load({
+          url: `${server.origin}${path}`,
+          connections: plan.connections,
+          amount: amount ?? (rate ? plan.pacedAmount : plan.amount),
+          rate,
+          headers: cookie ? { Cookie: cookie() } : undefined,
+          expectStatus: 200,
+        });
     /** A fresh session before each run, so no request in it needs the once-a-minute roll. */
     const session = (server: Server, label: string) => {
       let cookie = "";
@@ -442,7 +443,12 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       loginPost("login-post-paced", plan.pacedRate),
       verify("verify"),
       verify("verify-paced", plan.pacedRate),
-      { id: "healthz", server: sqlite, group: "pages", run: get(sqlite, "/healthz") },
+      {
+        id: "healthz",
+        server: sqlite,
+        group: "pages",
+        run: get(sqlite, "/healthz", undefined, undefined, plan.healthzAmount),
+      },
     ];
     if (onRedis) {
       const redisSession = session(onRedis, "reader-redis");
