@@ -1,6 +1,5 @@
 import type * as NodeCrypto from "node:crypto";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { cookieValue, createSealedCookie } from "../../app/lib/sealed-cookie.server";
 
 // Every decipher the sealer makes, counted: a remembered value makes none.
 const deciphers = vi.hoisted(() => ({ count: 0 }));
@@ -17,6 +16,10 @@ vi.mock("node:crypto", async (original) => {
 beforeEach(() => {
   deciphers.count = 0;
 });
+// Loaded afresh, so that the sealer takes the counting crypto even where an earlier test
+// file in the same worker has loaded it already (the mutation run shares one).
+vi.resetModules();
+const { cookieValue, createSealedCookie } = await import("../../app/lib/sealed-cookie.server");
 
 const OLD = "old-secret-0123456789abcdef0123456789";
 const NEW = "new-secret-0123456789abcdef0123456789";
