@@ -336,15 +336,23 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           : "identical (scripts, nonces, asset hashes aside)"),
     );
 
-    /** GETs with every connection always waiting; with `rate`, at that steady rate instead. */
+    /**
+     * GETs with every connection always waiting; with `rate`, at that steady rate instead;
+     * `amount` requests a run (by default the plan's for the kind of run).
+     */
     const get =
-      (server: Server, path: string, cookie?: () => string, rate?: number, amount?: number) => () =>
+      (
+        server: Server,
+        path: string,
+        how: { cookie?: () => string; rate?: number; amount?: number } = {},
+      ) =>
+      () =>
         load({
           url: `${server.origin}${path}`,
           connections: plan.connections,
-          amount: amount ?? (rate ? plan.pacedAmount : plan.amount),
-          rate,
-          headers: cookie ? { Cookie: cookie() } : undefined,
+          amount: how.amount ?? (how.rate ? plan.pacedAmount : plan.amount),
+          rate: how.rate,
+          headers: how.cookie ? { Cookie: how.cookie() } : undefined,
           expectStatus: 200,
         });
     /** A fresh session before each run, so no request in it needs the once-a-minute roll. */
@@ -415,7 +423,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         server: sqlite,
         group: "pages",
         prepare: sqliteSession.prepare,
-        run: get(sqlite, "/", sqliteSession.cookie),
+        run: get(sqlite, "/", { cookie: sqliteSession.cookie }),
       },
       // The same two at a steady rate well below saturation: each request handled on its
       // own, so the CPU per request is not shaped by how answers bunch up (README).
@@ -423,20 +431,20 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         id: "sqlite-out-steady",
         server: sqlite,
         group: "sqlite-steady",
-        run: get(sqlite, "/", undefined, plan.steadyRate),
+        run: get(sqlite, "/", { rate: plan.steadyRate }),
       },
       {
         id: "sqlite-in-steady",
         server: sqlite,
         group: "sqlite-steady",
         prepare: sqliteSession.prepare,
-        run: get(sqlite, "/", sqliteSession.cookie, plan.steadyRate),
+        run: get(sqlite, "/", { cookie: sqliteSession.cookie, rate: plan.steadyRate }),
       },
       {
         id: "dashboard",
         server: sqlite,
         prepare: dashboardSession.prepare,
-        run: get(sqlite, "/dashboard", dashboardSession.cookie),
+        run: get(sqlite, "/dashboard", { cookie: dashboardSession.cookie }),
       },
       { id: "login-get", server: signIns, group: "login", run: get(signIns, "/login") },
       { ...loginPost("login-post"), group: "login" },
@@ -447,7 +455,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         id: "healthz",
         server: sqlite,
         group: "pages",
-        run: get(sqlite, "/healthz", undefined, undefined, plan.healthzAmount),
+        run: get(sqlite, "/healthz", { amount: plan.healthzAmount }),
       },
     ];
     if (onRedis) {
@@ -461,20 +469,20 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
           server: onRedis,
           group: "redis",
           prepare: redisSession.prepare,
-          run: get(onRedis, "/", redisSession.cookie),
+          run: get(onRedis, "/", { cookie: redisSession.cookie }),
         },
         {
           id: "redis-out-steady",
           server: onRedis,
           group: "redis-steady",
-          run: get(onRedis, "/", undefined, plan.steadyRate),
+          run: get(onRedis, "/", { rate: plan.steadyRate }),
         },
         {
           id: "redis-in-steady",
           server: onRedis,
           group: "redis-steady",
           prepare: redisSession.prepare,
-          run: get(onRedis, "/", redisSession.cookie, plan.steadyRate),
+          run: get(onRedis, "/", { cookie: redisSession.cookie, rate: plan.steadyRate }),
         },
       );
     }

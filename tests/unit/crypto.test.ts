@@ -85,9 +85,6 @@ describe("S1 S5 S6 the primitives", () => {
     const nonces = Array.from({ length: 1000 }, () => requestNonce());
     for (const nonce of nonces) expect(Buffer.from(nonce, "base64")).toHaveLength(16);
     expect(new Set(nonces).size).toBe(1000);
-    // Longer than the pool: taken from the CSPRNG directly.
-    expect(Buffer.from(requestNonce(5000), "base64")).toHaveLength(5000);
-    expect(Buffer.from(requestNonce(24), "base64")).toHaveLength(24);
   });
 
   it("S5 hashes are keyed SHA-256; keys are derived per purpose", () => {

@@ -33,12 +33,4 @@ describe("request nonces", () => {
     requestNonce();
     expect(calls).toEqual({ fills: 2, bytes: 0 });
   });
-
-  it("take a nonce of the whole pool's size from the pool, and a longer one from the CSPRNG", () => {
-    const before = { ...calls };
-    expect(Buffer.from(requestNonce(4096), "base64")).toHaveLength(4096);
-    expect(calls).toEqual({ fills: before.fills + 1, bytes: before.bytes });
-    expect(Buffer.from(requestNonce(4097), "base64")).toHaveLength(4097);
-    expect(calls).toEqual({ fills: before.fills + 1, bytes: before.bytes + 1 });
-  });
 });
