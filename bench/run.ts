@@ -27,6 +27,7 @@ import { CHROMIUM } from "../playwright.config";
 import { firstDifference } from "./lib/document";
 import { load, type LoadResult } from "./lib/load";
 import { planFromEnv, type Plan } from "./lib/plan";
+import { watchMachine } from "./lib/quiet";
 import {
   measureRelayFaults,
   relayFaultRows,
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   say(
     `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run, ` +
       `${plan.warmUpRounds === 1 ? "a warm-up round" : `${plan.warmUpRounds} warm-up rounds`} then ` +
-      `${plan.rounds} rounds in rotating order, the two sides of each ratio back to back; medians (min–max) of throughput and of the server process's CPU ms per request.`,
+      `${plan.rounds} rounds in rotating order, the two sides of each ratio back to back, every other server stopped during a run; medians (min–max) of throughput and of the server process's CPU ms per request.`,
   );
 
   say("· building the starter and the bare app (react-router build)");
@@ -460,26 +461,28 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     ];
     if (onRedis) {
       const redisSession = session(onRedis, "reader-redis");
+      // Its redis-server works for it during a run: not counted as crosstalk.
+      const viaRedis = { server: onRedis, helpers: redis?.pid === undefined ? [] : [redis.pid] };
       targets.splice(
         3,
         0,
-        { id: "redis-out", server: onRedis, group: "redis", run: get(onRedis, "/") },
+        { id: "redis-out", ...viaRedis, group: "redis", run: get(onRedis, "/") },
         {
           id: "redis-in",
-          server: onRedis,
+          ...viaRedis,
           group: "redis",
           prepare: redisSession.prepare,
           run: get(onRedis, "/", { cookie: redisSession.cookie }),
         },
         {
           id: "redis-out-steady",
-          server: onRedis,
+          ...viaRedis,
           group: "redis-steady",
           run: get(onRedis, "/", { rate: plan.steadyRate }),
         },
         {
           id: "redis-in-steady",
-          server: onRedis,
+          ...viaRedis,
           group: "redis-steady",
           prepare: redisSession.prepare,
           run: get(onRedis, "/", { cookie: redisSession.cookie, rate: plan.steadyRate }),
@@ -501,18 +504,37 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     if (check.status !== 200) throw new Error(`GET /dashboard with a session: ${check.status}`);
 
     say(`· rounds: ${targets.map((t) => t.id).join(", ")}`);
+    // Every process of the phase: each run waits until they are all idle (bench/lib/quiet.ts).
+    const machine = watchMachine({
+      processes: () => [
+        ...servers.map(({ name, pid }) => ({ name, pid })),
+        ...(redis?.pid === undefined ? [] : [{ name: "redis-server", pid: redis.pid }]),
+      ],
+    });
     const runs = await runRounds(
       targets,
       plan.rounds,
       (round, measured) => {
         const cells = [...measured]
-          .map(([id, m]) => `${id} ${m.rps.toFixed(0)}/s ${m.cpuMsPerRequest.toFixed(2)}ms`)
+          .map(
+            ([id, m]) =>
+              `${id} ${m.rps.toFixed(0)}/s ${m.cpuMsPerRequest.toFixed(2)}ms` +
+              (m.othersCpuMs
+                ? ` (others: ${Object.entries(m.others ?? {})
+                    .map(([name, ms]) => `${name} ${ms.toFixed(0)}ms`)
+                    .join(", ")})`
+                : "") +
+              (m.waitedMs !== undefined && m.waitedMs > 2_000
+                ? ` (waited ${(m.waitedMs / 1000).toFixed(1)}s)`
+                : ""),
+          )
           .join(" · ");
         say(
           `  ${round <= 0 ? "warm-up" : `round ${round}`} (load ${loadavg()[0]?.toFixed(2)}): ${cells}`,
         );
       },
       plan.warmUpRounds,
+      machine,
     );
     return {
       runs: Object.fromEntries(runs),

@@ -1,5 +1,6 @@
 import { loadavg } from "node:os";
 import type { LoadResult } from "./load";
+import type { Machine } from "./quiet";
 import type { Server } from "./servers";
 
 /** One figure under load: a server, what to send it, and the work around each run. */
@@ -21,6 +22,8 @@ export interface Target {
    * over minutes here) falls on both sides of the ratio alike.
    */
   group?: string;
+  /** Processes that work for the target during its run (a starter's Redis): not crosstalk. */
+  helpers?: readonly number[];
 }
 
 /** One run of one target. */
@@ -30,14 +33,25 @@ export interface Measured extends LoadResult {
   cpuMsPerRequest: number;
   /** The 1-minute load average at the end of the run. */
   loadAverage: number;
+  /**
+   * With a `Machine`: how long the run waited for its server to go idle, and the CPU ms the
+   * other processes used during it all the same (0 while they are stopped).
+   */
+  waitedMs?: number;
+  othersCpuMs?: number;
+  /** The same by process, those that used any. */
+  others?: Record<string, number>;
 }
 
 /**
  * Each target alone under load, never two at once. Targets of one group run back to back;
- * round r runs the groups in their order rotated by r (A B C, B C A, C A B, …) and, within
- * each group, its targets rotated by r as well, so no target always follows the same one
- * and no side of a ratio always goes first. The first rounds (`warmUps`) warm every server
- * up and are not kept.
+ * round r runs the groups in their order rotated by r (A B C, B C A, C A B, …) and each
+ * group's targets forwards in one round and backwards in the next (A B C, C B A), so that
+ * targets listed next to each other, the two sides of a ratio, always run one right after
+ * the other, and neither always goes first. The first rounds (`warmUps`) warm every server
+ * up and are not kept. With `machine`, each run has the machine to itself: every process
+ * but its server's is stopped from its preparation to its end, and it starts once its own
+ * server has gone quiet (bench/lib/quiet.ts).
  */
 export async function runRounds(
   targets: readonly Target[],
@@ -45,6 +59,7 @@ export async function runRounds(
   onRound: (round: number, runs: ReadonlyMap<string, Measured>) => void,
   /** Rounds run first and not kept; `onRound` sees them as rounds 1 − warmUps … 0. */
   warmUps = 1,
+  machine?: Machine,
 ): Promise<Map<string, Measured[]>> {
   const results = new Map<string, Measured[]>(targets.map((target) => [target.id, []]));
   const groups = new Map<string, Target[]>();
@@ -56,26 +71,48 @@ export async function runRounds(
     list.map((_, i) => list[(i + by) % list.length] as T);
   for (let round = 1 - warmUps; round <= rounds; round++) {
     const turn = round + warmUps - 1;
-    const order = rotated([...groups.values()], turn).flatMap((group) => rotated(group, turn));
+    const order = rotated([...groups.values()], turn).flatMap((group) =>
+      turn % 2 === 0 ? group : [...group].reverse(),
+    );
     const runs = new Map<string, Measured>();
-    for (const target of order) {
-      const measured = await measure(target);
-      runs.set(target.id, measured);
-      if (round > 0) results.get(target.id)?.push(measured);
+    try {
+      for (const target of order) {
+        const measured = await measure(target, machine);
+        runs.set(target.id, measured);
+        if (round > 0) results.get(target.id)?.push(measured);
+      }
+    } finally {
+      machine?.release();
     }
     onRound(round, runs);
   }
   return results;
 }
 
-async function measure(target: Target): Promise<Measured> {
+async function measure(target: Target, machine: Machine | undefined): Promise<Measured> {
+  const busy = [target.server.pid, ...(target.helpers ?? [])];
+  machine?.focus(busy);
   await target.prepare?.();
+  const wait = await machine?.quiet();
+  const othersBefore = machine?.othersCpuMs(busy);
   const before = target.server.cpuMs();
   const result = await target.run();
   await target.settle?.(result);
   const cpuMs = target.server.cpuMs() - before;
+  const others: Record<string, number> = {};
+  for (const [name, ms] of machine?.othersCpuMs(busy) ?? []) {
+    const used = ms - (othersBefore?.get(name) ?? ms);
+    if (used > 0) others[name] = used;
+  }
   return {
     ...result,
+    ...(wait
+      ? {
+          waitedMs: wait.waitedMs,
+          othersCpuMs: Object.values(others).reduce((sum, ms) => sum + ms, 0),
+          others,
+        }
+      : {}),
     cpuMs,
     cpuMsPerRequest: cpuMs / result.requests,
     loadAverage: Number((loadavg()[0] ?? 0).toFixed(2)),

@@ -1,8 +1,10 @@
 /** The benchmark's method (bench/lib): what its figures rest on. */
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { firstDifference, visibleMarkup } from "../../bench/lib/document";
 import type { LoadResult } from "../../bench/lib/load";
 import { planFromEnv } from "../../bench/lib/plan";
+import { watchMachine, type Machine } from "../../bench/lib/quiet";
 import { runRounds, type Target } from "../../bench/lib/rounds";
 import { cpuMsOf, type Server } from "../../bench/lib/servers";
 import { formsOf } from "../../bench/lib/signin";
@@ -42,7 +44,7 @@ describe("bench method", () => {
     expect(runs.get("C")?.map((m) => m.cpuMsPerRequest)).toEqual([3, 3, 3]);
   });
 
-  it("runs the targets of a group back to back, rotating the groups and, within each, its targets", async () => {
+  it("runs the targets of a group back to back, rotating the groups, each group forwards then backwards", async () => {
     const order: string[] = [];
     const server = { cpuMs: () => 0 } as unknown as Server;
     const target = (id: string, group?: string): Target => ({
@@ -57,7 +59,8 @@ describe("bench method", () => {
       () => {},
     );
     const rounds = [0, 1, 2, 3].map((r) => order.slice(r * 5, r * 5 + 5).join(" "));
-    expect(rounds).toEqual(["A B C X Y", "X Y B C A", "Y C A B X", "A B C X Y"]);
+    // Neighbours in a group (the sides of a ratio) always run one right after the other.
+    expect(rounds).toEqual(["A B C X Y", "X Y C B A", "Y A B C X", "C B A X Y"]);
   });
 
   it("keeps no run of the warm-up rounds, however many there are", async () => {
@@ -94,6 +97,137 @@ describe("bench method", () => {
       () => {},
     );
     expect(runs.get("post")?.[0]?.cpuMs).toBe(80);
+  });
+
+  it("gives each run the machine: only its server runs, from its preparation on; it starts once quiet; all go again after the round", async () => {
+    const events: string[] = [];
+    let own = 0;
+    let others = 0;
+    const server = { pid: 1, cpuMs: () => own } as unknown as Server;
+    const machine: Machine = {
+      focus: (pids) => void events.push(`focus ${pids.join(",")}`),
+      release: () => void events.push("release"),
+      quiet: async () => (events.push("quiet"), { waitedMs: 700, quiet: true }),
+      othersCpuMs: (except) => (
+        events.push(`others ${except.join(",")}`),
+        new Map([
+          ["sweeper", others],
+          ["idle", 5],
+        ])
+      ),
+    };
+    const runs = await runRounds(
+      [
+        {
+          id: "A",
+          server,
+          helpers: [2],
+          prepare: async () => void events.push("prepare"),
+          run: async () => (events.push("run"), (own += 100), (others += 40), result(100)),
+        },
+      ],
+      1,
+      () => {},
+      0,
+      machine,
+    );
+    expect(events).toEqual([
+      "focus 1,2",
+      "prepare",
+      "quiet",
+      "others 1,2",
+      "run",
+      "others 1,2",
+      "release",
+    ]);
+    expect(runs.get("A")?.[0]).toMatchObject({
+      cpuMs: 100,
+      waitedMs: 700,
+      othersCpuMs: 40,
+      others: { sweeper: 40 },
+    });
+  });
+
+  it("waits until every watched process has been idle for a whole window, or gives up", async () => {
+    let clock = 0;
+    const cpu = new Map([
+      [1, 0],
+      [2, 0],
+    ]);
+    // Process 2 works 30 ms in each 100 ms until t = 1000, then stops.
+    const sleep = async (ms: number) => {
+      clock += ms;
+      if (clock <= 1000) cpu.set(2, (cpu.get(2) ?? 0) + 30);
+    };
+    const watch = (maxWaitMs: number) =>
+      watchMachine({
+        processes: () => [
+          { name: "one", pid: 1 },
+          { name: "two", pid: 2 },
+        ],
+        cpuMsOf: (pid) => cpu.get(pid) ?? 0,
+        windowMs: 500,
+        idleMs: 10,
+        maxWaitMs,
+        pollMs: 100,
+        now: () => clock,
+        sleep,
+      });
+    // Idle from t = 1000: quiet once 500 ms more have passed with nothing used.
+    expect(await watch(15_000).quiet()).toEqual({ waitedMs: 1500, quiet: true });
+    clock = 0;
+    cpu.set(2, 0);
+    expect(await watch(800).quiet()).toEqual({ waitedMs: 800, quiet: false });
+    cpu.set(1, 5);
+    expect(watch(1).othersCpuMs([2])).toEqual(new Map([["one", 5]]));
+    expect(watch(1).othersCpuMs([])).toEqual(
+      new Map([
+        ["one", 5],
+        ["two", cpu.get(2)],
+      ]),
+    );
+  });
+
+  it("lets go of every process after a round, even one whose run failed", async () => {
+    const released: string[] = [];
+    const machine: Machine = {
+      focus: () => {},
+      release: () => void released.push("release"),
+      quiet: async () => ({ waitedMs: 0, quiet: true }),
+      othersCpuMs: () => new Map(),
+    };
+    const server = { pid: 1, cpuMs: () => 0 } as unknown as Server;
+    const failing: Target = {
+      id: "A",
+      server,
+      run: async () => {
+        throw new Error("refused");
+      },
+    };
+    await expect(runRounds([failing], 1, () => {}, 0, machine)).rejects.toThrow("refused");
+    expect(released).toEqual(["release"]);
+  });
+
+  it("stops a real busy process while another is focused, and lets it go again", async () => {
+    const busy = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+    try {
+      const pid = busy.pid as number;
+      const machine = watchMachine({ processes: () => [{ name: "busy", pid }] });
+      const growth = async () => {
+        const before = cpuMsOf(pid);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return cpuMsOf(pid) - before;
+      };
+      expect(await growth()).toBeGreaterThan(0);
+      machine.focus([process.pid]);
+      // A signal is delivered at once, but a tick already under way may still be counted.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await growth()).toBe(0);
+      machine.release();
+      expect(await growth()).toBeGreaterThan(0);
+    } finally {
+      busy.kill("SIGKILL");
+    }
   });
 
   it("reads a process's CPU time from /proc, growing as it works", () => {

@@ -9,6 +9,8 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The running redis-server's process id (undefined while it is stopped). */
+  readonly pid: number | undefined;
   /** Graceful shutdown (SIGTERM); resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL, to simulate a crash; resolves when the process has exited. */
@@ -167,6 +169,9 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async stop() {
       await signal("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
