@@ -301,7 +301,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     redisSkipped = error instanceof Error ? error.message : String(error);
   }
   say(
-    `· rounds: starting the bare app (react-router-serve), two starters on SQLite (its default store: one for the pages, one for the sign-ins)` +
+    `· rounds: starting the bare app (react-router-serve), two starters on SQLite (its default store: one for the pages, one for the sign-ins), one with STORE=memory` +
       `${redisSkipped ? "" : " and one on Redis (a redis-server of its own)"}`,
   );
   if (redisSkipped) say(`  Redis targets skipped: ${redisSkipped}`);
@@ -317,6 +317,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     // happened to be going on. The page targets read a file that stays the same size.
     const signIns = await startStarter("starter-sign-ins", secrets, smtp(sink));
     servers.push(signIns);
+    // The same signed in ÷ out with STORE=memory, without a target: what the session itself
+    // costs (cookie, seal, checks, user record) when a store lookup is a Map's, so that the
+    // SQLite pair shows how much of its difference is the store.
+    const inMemory = await startStarter("starter-memory", secrets, {
+      ...smtp(sink),
+      STORE: "memory",
+    });
+    servers.push(inMemory);
     let onRedis: Server | undefined;
     if (!redisSkipped) {
       redis = await startRedisServer();
@@ -368,6 +376,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       };
     };
     const sqliteSession = session(sqlite, "reader-sqlite");
+    const memorySession = session(inMemory, "reader-memory");
     const dashboardSession = session(sqlite, "reader-dashboard");
 
     let loginRun = 0;
@@ -425,6 +434,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         group: "pages",
         prepare: sqliteSession.prepare,
         run: get(sqlite, "/", { cookie: sqliteSession.cookie }),
+      },
+      { id: "memory-out", server: inMemory, group: "memory", run: get(inMemory, "/") },
+      {
+        id: "memory-in",
+        server: inMemory,
+        group: "memory",
+        prepare: memorySession.prepare,
+        run: get(inMemory, "/", { cookie: memorySession.cookie }),
       },
       // The same two at a steady rate well below saturation: each request handled on its
       // own, so the CPU per request is not shaped by how answers bunch up (README).
@@ -881,6 +898,24 @@ function buildReport(plan: Plan, figures: Partial<Figures>, previous: Previous |
       runs["sqlite-in-steady"],
       cpu,
     );
+    if (runs["memory-in"]) {
+      throughputRow("Starter, / signed out (STORE=memory), req/s", runs["memory-out"]);
+      throughputRow("Starter, / signed in (STORE=memory), req/s", runs["memory-in"]);
+      ratioRow(
+        "memoryStoreInOverOut",
+        "  signed in ÷ out, memory store (no target: the session without a store's cost)",
+        runs["memory-in"],
+        runs["memory-out"],
+        rps,
+      );
+      ratioRow(
+        "memoryStoreInOverOutCpu",
+        "  signed out ÷ in, memory store, CPU per request (no target)",
+        runs["memory-out"],
+        runs["memory-in"],
+        cpu,
+      );
+    }
     if (runs["redis-in"]) {
       throughputRow("Starter, / signed out (Redis), req/s", runs["redis-out"]);
       throughputRow("Starter, / signed in (Redis), req/s", runs["redis-in"]);
