@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { randomId } from "../../app/lib/crypto.server";
 import { isStoreUnavailableError, StoreUnavailableError } from "../../app/store/errors";
@@ -10,6 +10,7 @@ import {
   type RedisStore,
 } from "../../app/store/redis.server";
 import { startRedisServer, type RedisServer } from "../support/redis-server";
+import { trackSockets } from "../support/sockets";
 import { until } from "../support/until";
 import { runStoreContract } from "./store-contract";
 
@@ -210,17 +211,16 @@ function watchListeners(client: Redis, wait: () => Promise<void>[]) {
 
 /** A TCP server that accepts connections and never answers: a client stays connecting. */
 async function silentServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
   const tcp: Server = createServer((socket) => {
-    sockets.add(socket);
     socket.on("error", () => undefined);
   });
+  const sockets = trackSockets(tcp);
   await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
   const { port } = tcp.address() as { port: number };
   return {
     url: `redis://127.0.0.1:${port}`,
     close: () => {
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       return new Promise((resolve) => tcp.close(() => resolve()));
     },
   };

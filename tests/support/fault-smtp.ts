@@ -6,6 +6,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { freePort } from "./production-app";
 import type { SmtpSink } from "./smtp-sink";
+import { trackSockets } from "./sockets";
 
 export type SmtpFault =
   /** Nothing listening on the port (connection refused). */
@@ -44,7 +45,6 @@ export async function startFaultSmtp(
   sink: SmtpSink,
   options: FaultOptions = {},
 ): Promise<FaultSmtp> {
-  const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let healed = false;
   let connections = 0;
@@ -58,8 +58,6 @@ export async function startFaultSmtp(
 
   const server: Server = createServer((socket) => {
     connections += 1;
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     if (healed) {
       const upstream = connect(sink.port, "127.0.0.1");
@@ -71,6 +69,7 @@ export async function startFaultSmtp(
     }
     misbehave(socket);
   });
+  const sockets = trackSockets(server);
 
   const misbehave = (socket: Socket) => {
     if (fault === "silent") return;
@@ -150,7 +149,7 @@ export async function startFaultSmtp(
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -31,7 +31,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import {
   decrypt,
   deriveSharedKey,
@@ -39,6 +39,7 @@ import {
   generateKeyPair,
   type KeyPair,
 } from "../../../adapters/blockid/envelope";
+import { trackSockets } from "../../support/sockets";
 
 export type BlockIdRoute = "community_info" | "sd" | "request" | "fetch" | "redeem";
 
@@ -477,12 +478,7 @@ export async function startBlockIdEmulator(
     });
   };
   const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
-  // Every socket, TLS handshakes in progress included (closeAllConnections sees only HTTP ones).
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
@@ -533,8 +529,7 @@ export async function startBlockIdEmulator(
         // Slow faults hold connections open; a test's teardown must not wait for them.
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
+        sockets.destroyAll();
       });
     },
   };
