@@ -1085,11 +1085,16 @@ describe("BlockID adapter: https without a base URL (the operator's own tenant)"
     untrust();
   });
 
-  /** An adapter with no base URL: it reaches `https://${dns}` itself, as in production. */
-  async function tenantAdapter(options: BlockIdEmulatorOptions = {}) {
+  /** The emulator again, over https with the test certificate. */
+  async function bootHttps(options: BlockIdEmulatorOptions = {}) {
     await emulator.close();
     await boot({ tls: testCertificate, ...options });
     expect(emulator.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  }
+
+  /** An adapter with no base URL: it reaches `https://${dns}` itself, as in production. */
+  async function tenantAdapter(options: BlockIdEmulatorOptions = {}) {
+    await bootHttps(options);
     return adapter({ baseUrl: undefined });
   }
 
@@ -1101,7 +1106,7 @@ describe("BlockID adapter: https without a base URL (the operator's own tenant)"
   });
 
   it("with an https base URL, accepts the https adminconsole its directory names", async () => {
-    await tenantAdapter();
+    await bootHttps();
     const auth = adapter({ baseUrl: emulator.url });
     const { token, context } = await startFor(auth, "ada@example.com");
     expect((await auth.verify({ kind: "link", token }, context)).email).toBe("ada@example.com");
