@@ -8,7 +8,7 @@
  * `in` (/ signed in), `dashboard`, `login-post`, `verify` (POST /login/check, each code of its
  * own sign-in, started and mailed before the measurement), `healthz`, `bare`. The .cpuprofile stays in
  * bench/results/profiles/ for Chrome DevTools or speedscope; `npx tsx bench/profile.ts
- * file.cpuprofile` summarises one again.
+ * file.cpuprofile` summarises one again. PROFILE_STORE=memory runs the starter on another store.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -67,6 +67,11 @@ async function main() {
             PORT: String(port),
             APP_ORIGIN: `http://127.0.0.1:${port}`,
             DATA_DIR: join(dir, "data"),
+            // PROFILE_STORE=memory (or redis, with REDIS_URL): the same target on another store.
+            ...(process.env.PROFILE_STORE ? { STORE: process.env.PROFILE_STORE } : {}),
+            ...(process.env.PROFILE_STORE === "redis"
+              ? { REDIS_URL: process.env.REDIS_URL ?? "" }
+              : {}),
           },
           log: join(dir, "server.log"),
           readyPath: "/healthz",
