@@ -57,7 +57,8 @@ export type Phase = (typeof PHASES)[number];
 
 /**
  * BENCH_QUICK=1: two rounds of 400 requests and 10,000 memory starts, for working on the
- * benchmark or the hot paths; its figures are too few to quote. BENCH_ONLY limits the phases.
+ * benchmark or the hot paths; its figures are too few to quote. BENCH_ONLY limits the phases,
+ * BENCH_ROUNDS sets how many rounds are kept.
  */
 export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
   const quick = env.BENCH_QUICK === "1";
@@ -68,9 +69,17 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     if (!(PHASES as readonly string[]).includes(name))
       throw new Error(`BENCH_ONLY: unknown phase "${name}" (phases: ${PHASES.join(", ")})`);
   }
+  // BENCH_ROUNDS=N: more rounds than the plan's, for a run whose ratios must agree closely
+  // with another's (README, "One run": about fifty at a 6 % spread between rounds).
+  const rounds = env.BENCH_ROUNDS === undefined ? (quick ? 2 : 5) : Number(env.BENCH_ROUNDS);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new Error(
+      `BENCH_ROUNDS: a whole number of rounds, at least 1 (got "${env.BENCH_ROUNDS}")`,
+    );
+  }
   return {
     quick,
-    rounds: quick ? 2 : 5,
+    rounds,
     warmUpRounds: quick ? 1 : 2,
     amount: quick ? 400 : 2000,
     healthzAmount: quick ? 4000 : 20_000,

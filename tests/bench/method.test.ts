@@ -280,4 +280,12 @@ describe("bench method", () => {
     expect([...planFromEnv({ BENCH_ONLY: "rounds, cold" }).phases]).toEqual(["rounds", "cold"]);
     expect(() => planFromEnv({ BENCH_ONLY: "pages" })).toThrow(/unknown phase "pages"/);
   });
+
+  it("keeps BENCH_ROUNDS rounds when asked, in the full plan or the quick one, and refuses a count that is not one", () => {
+    expect(planFromEnv({ BENCH_ROUNDS: "15" })).toMatchObject({ quick: false, rounds: 15 });
+    expect(planFromEnv({ BENCH_ROUNDS: "3", BENCH_QUICK: "1" })).toMatchObject({ rounds: 3 });
+    for (const wrong of ["0", "-2", "2.5", "many", ""]) {
+      expect(() => planFromEnv({ BENCH_ROUNDS: wrong })).toThrow(/BENCH_ROUNDS/);
+    }
+  });
 });
