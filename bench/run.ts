@@ -383,6 +383,22 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     const sqliteSession = session(sqlite, "reader-sqlite");
     const memorySession = session(inMemory, "reader-memory");
     const dashboardSession = session(sqlite, "reader-dashboard");
+    /** `/` signed out and signed in on one server: the two sides of a ratio, one group. */
+    const outAndIn = (
+      prefix: string,
+      group: string,
+      reader: ReturnType<typeof session>,
+      on: Pick<Target, "server" | "helpers">,
+    ): Target[] => [
+      { id: `${prefix}-out`, ...on, group, run: get(on.server, "/") },
+      {
+        id: `${prefix}-in`,
+        ...on,
+        group,
+        prepare: reader.prepare,
+        run: get(on.server, "/", { cookie: reader.cookie }),
+      },
+    ];
 
     let loginRun = 0;
     let verifyRun = 0;
@@ -433,22 +449,8 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       { id: "bare", server: bare, group: "anchor", run: get(bare, "/") },
       { id: "anchor", server: anchor, group: "anchor", run: get(anchor, "/") },
       // The page group: signed in ÷ out and /healthz ÷ / both divide by sqlite-out.
-      { id: "sqlite-out", server: sqlite, group: "pages", run: get(sqlite, "/") },
-      {
-        id: "sqlite-in",
-        server: sqlite,
-        group: "pages",
-        prepare: sqliteSession.prepare,
-        run: get(sqlite, "/", { cookie: sqliteSession.cookie }),
-      },
-      { id: "memory-out", server: inMemory, group: "memory", run: get(inMemory, "/") },
-      {
-        id: "memory-in",
-        server: inMemory,
-        group: "memory",
-        prepare: memorySession.prepare,
-        run: get(inMemory, "/", { cookie: memorySession.cookie }),
-      },
+      ...outAndIn("sqlite", "pages", sqliteSession, { server: sqlite }),
+      ...outAndIn("memory", "memory", memorySession, { server: inMemory }),
       // The same two at a steady rate well below saturation: each request handled on its
       // own, so the CPU per request is not shaped by how answers bunch up (README).
       {
@@ -489,14 +491,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       targets.splice(
         4,
         0,
-        { id: "redis-out", ...viaRedis, group: "redis", run: get(onRedis, "/") },
-        {
-          id: "redis-in",
-          ...viaRedis,
-          group: "redis",
-          prepare: redisSession.prepare,
-          run: get(onRedis, "/", { cookie: redisSession.cookie }),
-        },
+        ...outAndIn("redis", "redis", redisSession, viaRedis),
         {
           id: "redis-out-steady",
           ...viaRedis,
