@@ -70,7 +70,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
       throw new Error(`BENCH_ONLY: unknown phase "${name}" (phases: ${PHASES.join(", ")})`);
   }
   // BENCH_ROUNDS=N: more rounds than the plan's, for a run whose ratios must agree closely
-  // with another's (README, "One run": about fifty at a 6 % spread between rounds).
+  // with another's (README, "One run": fifteen were enough where five were not).
   const rounds = env.BENCH_ROUNDS === undefined ? (quick ? 2 : 5) : Number(env.BENCH_ROUNDS);
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new Error(
