@@ -34,7 +34,7 @@ import {
   type RelayFaultRow,
   type RelayFaultsResult,
 } from "./lib/relay-faults";
-import { runRounds, type Measured, type Target } from "./lib/rounds";
+import { runRounds, warmUp, type Measured, type Target } from "./lib/rounds";
 import {
   build,
   freePort,
@@ -103,7 +103,8 @@ async function main(): Promise<void> {
   );
   say(
     `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run, ` +
-      `${plan.warmUpRounds === 1 ? "a warm-up round" : `${plan.warmUpRounds} warm-up rounds`} then ` +
+      `each GET target's own requests ${plan.warmUpSlices} × first, ` +
+      `${plan.warmUpRounds === 1 ? "a warm-up round" : `${plan.warmUpRounds} warm-up rounds`}, then ` +
       `${plan.rounds} rounds in rotating order, the two sides of each ratio back to back, every other server stopped during a run; medians (min–max) of throughput and of the server process's CPU ms per request.`,
   );
 
@@ -390,13 +391,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       reader: ReturnType<typeof session>,
       on: Pick<Target, "server" | "helpers">,
     ): Target[] => [
-      { id: `${prefix}-out`, ...on, group, run: get(on.server, "/") },
+      { id: `${prefix}-out`, ...on, group, run: get(on.server, "/"), warm: get(on.server, "/") },
       {
         id: `${prefix}-in`,
         ...on,
         group,
         prepare: reader.prepare,
         run: get(on.server, "/", { cookie: reader.cookie }),
+        warm: get(on.server, "/", { cookie: reader.cookie }),
       },
     ];
 
@@ -446,8 +448,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     });
     const targets: Target[] = [
       // starter ÷ bare: one server each, the same page, back to back (Target.group).
-      { id: "bare", server: bare, group: "anchor", run: get(bare, "/") },
-      { id: "anchor", server: anchor, group: "anchor", run: get(anchor, "/") },
+      { id: "bare", server: bare, group: "anchor", run: get(bare, "/"), warm: get(bare, "/") },
+      {
+        id: "anchor",
+        server: anchor,
+        group: "anchor",
+        run: get(anchor, "/"),
+        warm: get(anchor, "/"),
+      },
       // The page group: signed in ÷ out and /healthz ÷ / both divide by sqlite-out.
       ...outAndIn("sqlite", "pages", sqliteSession, { server: sqlite }),
       ...outAndIn("memory", "memory", memorySession, { server: inMemory }),
@@ -471,8 +479,15 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         server: sqlite,
         prepare: dashboardSession.prepare,
         run: get(sqlite, "/dashboard", { cookie: dashboardSession.cookie }),
+        warm: get(sqlite, "/dashboard", { cookie: dashboardSession.cookie }),
       },
-      { id: "login-get", server: signIns, group: "login", run: get(signIns, "/login") },
+      {
+        id: "login-get",
+        server: signIns,
+        group: "login",
+        run: get(signIns, "/login"),
+        warm: get(signIns, "/login"),
+      },
       { ...loginPost("login-post"), group: "login" },
       loginPost("login-post-paced", plan.pacedRate),
       verify("verify"),
@@ -529,6 +544,17 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         ...(redis?.pid === undefined ? [] : [{ name: "redis-server", pid: redis.pid }]),
       ],
     });
+    // Each GET target's own requests first, back to back, until its server has settled.
+    await warmUp(
+      targets,
+      plan.warmUpSlices,
+      (id, perRequest) =>
+        say(
+          `  warm-up ${id}: ${perRequest.map((ms) => ms.toFixed(2)).join(" ")} ms per request, ` +
+            `${plan.warmUpSlices} × ${plan.amount} requests`,
+        ),
+      machine,
+    );
     const runs = await runRounds(
       targets,
       plan.rounds,

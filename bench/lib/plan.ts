@@ -9,6 +9,11 @@ export interface Plan {
    * settled at 0.9–1.1, both servers alike (the JIT and the heap still settling).
    */
   warmUpRounds: number;
+  /**
+   * Before those, each GET target's own requests in this many runs of `amount`, back to back
+   * (Target.warm): a server that answers one target a round settled only after some 20,000.
+   */
+  warmUpSlices: number;
   /** Requests per target per run: the same autocannon settings for every target. */
   amount: number;
   /**
@@ -81,6 +86,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     quick,
     rounds,
     warmUpRounds: quick ? 1 : 2,
+    warmUpSlices: quick ? 1 : 10,
     amount: quick ? 400 : 2000,
     healthzAmount: quick ? 4000 : 20_000,
     connections: 50,

@@ -5,7 +5,7 @@ import { firstDifference, visibleMarkup } from "../../bench/lib/document";
 import type { LoadResult } from "../../bench/lib/load";
 import { planFromEnv } from "../../bench/lib/plan";
 import { watchMachine, type Machine } from "../../bench/lib/quiet";
-import { runRounds, type Target } from "../../bench/lib/rounds";
+import { runRounds, warmUp, type Target } from "../../bench/lib/rounds";
 import { cpuMsOf, type Server } from "../../bench/lib/servers";
 import { formsOf } from "../../bench/lib/signin";
 
@@ -148,6 +148,66 @@ describe("bench method", () => {
     });
   });
 
+  it("warms each target with its own requests first, alone, prepared once, reporting each slice", async () => {
+    const events: string[] = [];
+    let cpu = 0;
+    const server = { pid: 1, cpuMs: () => cpu } as unknown as Server;
+    const machine: Machine = {
+      focus: (pids) => void events.push(`focus ${pids.join(",")}`),
+      release: () => void events.push("release"),
+      quiet: async () => ({ waitedMs: 0, quiet: true }),
+      othersCpuMs: () => new Map(),
+    };
+    let slice = 0;
+    const reported: [string, number[]][] = [];
+    await warmUp(
+      [
+        {
+          id: "A",
+          server,
+          helpers: [2],
+          prepare: async () => void events.push("prepare"),
+          run: async () => (events.push("run"), result(1)),
+          // The n-th slice costs 4 − n ms per request: settling.
+          warm: async () => (events.push("warm"), (cpu += 100 * (4 - ++slice)), result(100)),
+        },
+        // No warm load: not warmed, not prepared.
+        {
+          id: "B",
+          server,
+          prepare: async () => void events.push("prepare B"),
+          run: async () => result(1),
+        },
+      ],
+      3,
+      (id, perRequest) => reported.push([id, perRequest]),
+      machine,
+    );
+    expect(events).toEqual(["focus 1,2", "prepare", "warm", "warm", "warm", "release"]);
+    expect(reported).toEqual([["A", [3, 2, 1]]]);
+  });
+
+  it("lets go of every process after a failed warm-up", async () => {
+    const released: string[] = [];
+    const machine: Machine = {
+      focus: () => {},
+      release: () => void released.push("release"),
+      quiet: async () => ({ waitedMs: 0, quiet: true }),
+      othersCpuMs: () => new Map(),
+    };
+    const server = { pid: 1, cpuMs: () => 0 } as unknown as Server;
+    const failing: Target = {
+      id: "A",
+      server,
+      run: async () => result(1),
+      warm: async () => {
+        throw new Error("refused");
+      },
+    };
+    await expect(warmUp([failing], 2, () => {}, machine)).rejects.toThrow("refused");
+    expect(released).toEqual(["release"]);
+  });
+
   it("waits until every watched process has been idle for a whole window, or gives up", async () => {
     let clock = 0;
     const cpu = new Map([
@@ -275,7 +335,12 @@ describe("bench method", () => {
   });
 
   it("runs the full plan unless BENCH_QUICK=1, and refuses an unknown BENCH_ONLY phase", () => {
-    expect(planFromEnv({})).toMatchObject({ quick: false, rounds: 5, memoryStarts: 100_000 });
+    expect(planFromEnv({})).toMatchObject({
+      quick: false,
+      rounds: 5,
+      warmUpSlices: 10,
+      memoryStarts: 100_000,
+    });
     expect(planFromEnv({ BENCH_QUICK: "1" })).toMatchObject({ quick: true, rounds: 2 });
     expect([...planFromEnv({ BENCH_ONLY: "rounds, cold" }).phases]).toEqual(["rounds", "cold"]);
     expect(() => planFromEnv({ BENCH_ONLY: "pages" })).toThrow(/unknown phase "pages"/);
