@@ -2,7 +2,7 @@
  * `npx tsx bench/profile.ts [target] [requests]`: where one target's time goes.
  *
  * Runs the current production build (run `npm run build` first; the bare app must have
- * been built by `npm run bench`) under `node --cpu-prof`, warms it up, sends `requests`
+ * been built by `npm run bench`), warms it up with PROFILE_WARM requests (20,000 for a page), sends `requests`
  * (default 6000) at 50 connections, stops it, and prints the profile's busy time by package
  * and by function, with the CPU ms per request from /proc. Targets: `out` (/ signed out),
  * `in` (/ signed in), `dashboard`, `login-post`, `verify` (POST /login/check, each code of its
@@ -11,7 +11,7 @@
  * file.cpuprofile` summarises one again. PROFILE_STORE=memory runs the starter on another store.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSmtpSink } from "../tests/support/smtp-sink";
@@ -28,6 +28,18 @@ import {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "bench", "results", "profiles");
 
+const PROBE = new URL("./lib/profile-probe.mjs", import.meta.url).href;
+
+/** SIGUSR2 to the probe, then wait for the file it writes in answer. */
+async function toggleProfiler(pid: number, answer: string): Promise<void> {
+  process.kill(pid, "SIGUSR2");
+  const until = Date.now() + 30_000;
+  while (!existsSync(answer)) {
+    if (Date.now() > until) throw new Error(`the profiler did not answer: no ${answer}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const TARGETS = ["out", "in", "dashboard", "login-post", "verify", "healthz", "bare"] as const;
 type Target = (typeof TARGETS)[number];
 
@@ -37,17 +49,24 @@ async function main() {
   const target = (process.argv[2] ?? "in") as Target;
   if (!TARGETS.includes(target)) throw new Error(`target: one of ${TARGETS.join(", ")}`);
   const amount = Number(process.argv[3] ?? 6000);
+  // PROFILE_WARM=N requests before the measured ones: 20,000 for a page, 1,000 for the
+  // sign-in targets (each of their requests is a sign-in of its own).
+  const sign = target === "login-post" || target === "verify";
+  const warmRequests = Number(process.env.PROFILE_WARM ?? (sign ? 1000 : 20_000));
   const dir = join(OUT, `${target}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const sink = await startSmtpSink();
   const port = await freePort();
-  const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+  // The profiler runs only around the measured requests (./lib/profile-probe.mjs).
+  const profileFile = join(dir, "measured.cpuprofile");
+  const nodeArgs = ["--import", PROBE];
+  const probe = { BENCH_PROFILE_OUT: profileFile };
   const server: Server =
     target === "bare"
       ? await startServer({
           name: "bare",
           cwd: join(ROOT, "bench", "bare"),
-          env: { NODE_ENV: "production", PORT: String(port) },
+          env: { NODE_ENV: "production", PORT: String(port), ...probe },
           log: join(dir, "server.log"),
           readyPath: "/",
           nodeArgs,
@@ -67,6 +86,7 @@ async function main() {
             PORT: String(port),
             APP_ORIGIN: `http://127.0.0.1:${port}`,
             DATA_DIR: join(dir, "data"),
+            ...probe,
             // PROFILE_STORE=memory (or redis, with REDIS_URL): the same target on another store.
             ...(process.env.PROFILE_STORE ? { STORE: process.env.PROFILE_STORE } : {}),
             ...(process.env.PROFILE_STORE === "redis"
@@ -108,15 +128,21 @@ async function main() {
               expectStatus: 200,
             });
     };
-    await (
-      await run(1000, "warm")
-    )();
-    // The preparation (the sign-ins `verify` checks) is not counted in the CPU per request;
-    // it is in the profile, beside the warm-up.
+    // Warmed as `npm run bench` warms its servers (bench/lib/rounds.ts, Target.warm): the
+    // CPU per request falls for the first 15,000–20,000 requests.
+    for (let done = 0; done < warmRequests; done += 2000) {
+      await (
+        await run(Math.min(2000, warmRequests - done), `warm${done}`)
+      )();
+    }
+    // The preparation (the sign-ins `verify` checks) is in neither the profile nor the CPU
+    // per request.
     const start = await run(amount, "profile");
+    await toggleProfiler(server.pid, `${profileFile}.started`);
     const before = server.cpuMs();
     const result = await start();
     const cpu = server.cpuMs() - before;
+    await toggleProfiler(server.pid, profileFile);
     process.stdout.write(
       `${target}: ${result.requests} requests, ${result.rps.toFixed(0)}/s, ${(cpu / result.requests).toFixed(3)} ms CPU per request\n`,
     );
@@ -124,9 +150,7 @@ async function main() {
     await server.stop();
     await sink.close();
   }
-  const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-  if (!file) throw new Error(`no profile written in ${dir}`);
-  summarise(join(dir, file));
+  summarise(profileFile);
   rmSync(join(dir, "data"), { recursive: true, force: true });
 }
 
