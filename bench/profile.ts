@@ -2,9 +2,10 @@
  * `npx tsx bench/profile.ts [target] [requests]`: where one target's time goes.
  *
  * Runs the current production build (run `npm run build` first; the bare app must have
- * been built by `npm run bench`), warms it up with PROFILE_WARM requests (20,000 for a page), sends `requests`
- * (default 6000) at 50 connections, stops it, and prints the profile's busy time by package
- * and by function, with the CPU ms per request from /proc. Targets: `out` (/ signed out),
+ * been built by `npm run bench`), warms it up with PROFILE_WARM requests (20,000 for a page),
+ * sends `requests` (default 6000) at 50 connections with the profiler on for those alone,
+ * stops it, and prints the profile's busy time by package and by function, with the CPU ms
+ * per request from /proc. Targets: `out` (/ signed out),
  * `in` (/ signed in), `dashboard`, `login-post`, `verify` (POST /login/check, each code of its
  * own sign-in, started and mailed before the measurement), `healthz`, `bare`. The .cpuprofile stays in
  * bench/results/profiles/ for Chrome DevTools or speedscope; `npx tsx bench/profile.ts
@@ -53,6 +54,9 @@ async function main() {
   // sign-in targets (each of their requests is a sign-in of its own).
   const sign = target === "login-post" || target === "verify";
   const warmRequests = Number(process.env.PROFILE_WARM ?? (sign ? 1000 : 20_000));
+  if (!Number.isInteger(warmRequests) || warmRequests < 0) {
+    throw new Error(`PROFILE_WARM: a whole number of requests (got "${process.env.PROFILE_WARM}")`);
+  }
   const dir = join(OUT, `${target}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const sink = await startSmtpSink();

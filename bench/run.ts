@@ -391,14 +391,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
       reader: ReturnType<typeof session>,
       on: Pick<Target, "server" | "helpers">,
     ): Target[] => [
-      { id: `${prefix}-out`, ...on, group, run: get(on.server, "/"), warm: get(on.server, "/") },
+      { id: `${prefix}-out`, ...on, group, run: get(on.server, "/"), warm: true },
       {
         id: `${prefix}-in`,
         ...on,
         group,
         prepare: reader.prepare,
         run: get(on.server, "/", { cookie: reader.cookie }),
-        warm: get(on.server, "/", { cookie: reader.cookie }),
+        warm: true,
       },
     ];
 
@@ -448,13 +448,13 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
     });
     const targets: Target[] = [
       // starter ÷ bare: one server each, the same page, back to back (Target.group).
-      { id: "bare", server: bare, group: "anchor", run: get(bare, "/"), warm: get(bare, "/") },
+      { id: "bare", server: bare, group: "anchor", run: get(bare, "/"), warm: true },
       {
         id: "anchor",
         server: anchor,
         group: "anchor",
         run: get(anchor, "/"),
-        warm: get(anchor, "/"),
+        warm: true,
       },
       // The page group: signed in ÷ out and /healthz ÷ / both divide by sqlite-out.
       ...outAndIn("sqlite", "pages", sqliteSession, { server: sqlite }),
@@ -479,14 +479,14 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         server: sqlite,
         prepare: dashboardSession.prepare,
         run: get(sqlite, "/dashboard", { cookie: dashboardSession.cookie }),
-        warm: get(sqlite, "/dashboard", { cookie: dashboardSession.cookie }),
+        warm: true,
       },
       {
         id: "login-get",
         server: signIns,
         group: "login",
         run: get(signIns, "/login"),
-        warm: get(signIns, "/login"),
+        warm: true,
       },
       { ...loginPost("login-post"), group: "login" },
       loginPost("login-post-paced", plan.pacedRate),

@@ -25,14 +25,14 @@ export interface Target {
   /** Processes that work for the target during its run (a starter's Redis): not crosstalk. */
   helpers?: readonly number[];
   /**
-   * One slice of the target's own requests, run {@link warmUp}'s `slices` times before the
-   * rounds and not kept. A server that answers one target gets 2,000 requests a round, and
-   * the bare app's CPU per request kept falling for 8–10 kept rounds (from 1.2–1.4 ms to
-   * 0.9–1.0) in runs whose rounds took 9 s, 15 s and 80 s alike: it settles by the requests
-   * it has answered (some 20,000), not by the minutes. The page starter, with 8,000 pages a
-   * round, was flat from the first kept round. Without this, the rounds measured warm-ups.
+   * Run its own `run` {@link warmUp}'s `slices` times before the rounds, not kept. A server
+   * that answers one target gets 2,000 requests a round, and the bare app's CPU per request
+   * kept falling for 8–10 kept rounds (from 1.2–1.4 ms to 0.9–1.0) in runs whose rounds took
+   * 9 s, 15 s and 80 s alike: it settles by the requests it has answered (some 20,000), not
+   * by the minutes. The page starter, with 8,000 pages a round, was flat from the first kept
+   * round. Without this, the rounds measured warm-ups.
    */
-  warm?: () => Promise<LoadResult>;
+  warm?: boolean;
 }
 
 /** One run of one target. */
@@ -99,9 +99,9 @@ export async function runRounds(
 }
 
 /**
- * Before the rounds: each target with a `warm` load runs it `slices` times back to back, alone
- * on the machine (after its preparation: a signed-in target needs its session), and
- * `onTarget` is told the CPU ms per request of each slice, so the log shows where it settled.
+ * Before the rounds: each target marked `warm` runs `slices` times back to back, alone on the
+ * machine (prepared once: a signed-in target needs its session), and `onTarget` is told the
+ * CPU ms per request of each slice, so the log shows where it settled.
  */
 export async function warmUp(
   targets: readonly Target[],
@@ -109,16 +109,14 @@ export async function warmUp(
   onTarget: (id: string, cpuMsPerRequest: number[]) => void,
   machine?: Machine,
 ): Promise<void> {
-  for (const target of targets) {
-    const { warm } = target;
-    if (!warm || slices < 1) continue;
+  for (const target of targets.filter((t) => t.warm)) {
     try {
-      machine?.focus([target.server.pid, ...(target.helpers ?? [])]);
+      machine?.focus(busyFor(target));
       await target.prepare?.();
       const perRequest: number[] = [];
       for (let slice = 0; slice < slices; slice++) {
         const before = target.server.cpuMs();
-        const result = await warm();
+        const result = await target.run();
         await target.settle?.(result);
         perRequest.push((target.server.cpuMs() - before) / result.requests);
       }
@@ -129,8 +127,11 @@ export async function warmUp(
   }
 }
 
+/** The processes a target's run keeps busy: its server and what works for it. */
+const busyFor = (target: Target) => [target.server.pid, ...(target.helpers ?? [])];
+
 async function measure(target: Target, machine: Machine | undefined): Promise<Measured> {
-  const busy = [target.server.pid, ...(target.helpers ?? [])];
+  const busy = busyFor(target);
   machine?.focus(busy);
   await target.prepare?.();
   const wait = await machine?.quiet();

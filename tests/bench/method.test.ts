@@ -19,6 +19,14 @@ const result = (requests: number): LoadResult => ({
   timeouts: 0,
 });
 
+/** A machine that only records what it is asked to hold still and let go, and is always quiet. */
+const recordingMachine = (events: string[]): Machine => ({
+  focus: (pids) => void events.push(`focus ${pids.join(",")}`),
+  release: () => void events.push("release"),
+  quiet: async () => ({ waitedMs: 0, quiet: true }),
+  othersCpuMs: () => new Map(),
+});
+
 describe("bench method", () => {
   it("runs one target at a time, rotating the order each round, and drops the warm-up round", async () => {
     const order: string[] = [];
@@ -152,12 +160,6 @@ describe("bench method", () => {
     const events: string[] = [];
     let cpu = 0;
     const server = { pid: 1, cpuMs: () => cpu } as unknown as Server;
-    const machine: Machine = {
-      focus: (pids) => void events.push(`focus ${pids.join(",")}`),
-      release: () => void events.push("release"),
-      quiet: async () => ({ waitedMs: 0, quiet: true }),
-      othersCpuMs: () => new Map(),
-    };
     let slice = 0;
     const reported: [string, number[]][] = [];
     await warmUp(
@@ -167,11 +169,11 @@ describe("bench method", () => {
           server,
           helpers: [2],
           prepare: async () => void events.push("prepare"),
-          run: async () => (events.push("run"), result(1)),
           // The n-th slice costs 4 − n ms per request: settling.
-          warm: async () => (events.push("warm"), (cpu += 100 * (4 - ++slice)), result(100)),
+          run: async () => (events.push("run"), (cpu += 100 * (4 - ++slice)), result(100)),
+          warm: true,
         },
-        // No warm load: not warmed, not prepared.
+        // Not marked: not warmed, not prepared.
         {
           id: "B",
           server,
@@ -181,31 +183,10 @@ describe("bench method", () => {
       ],
       3,
       (id, perRequest) => reported.push([id, perRequest]),
-      machine,
+      recordingMachine(events),
     );
-    expect(events).toEqual(["focus 1,2", "prepare", "warm", "warm", "warm", "release"]);
+    expect(events).toEqual(["focus 1,2", "prepare", "run", "run", "run", "release"]);
     expect(reported).toEqual([["A", [3, 2, 1]]]);
-  });
-
-  it("lets go of every process after a failed warm-up", async () => {
-    const released: string[] = [];
-    const machine: Machine = {
-      focus: () => {},
-      release: () => void released.push("release"),
-      quiet: async () => ({ waitedMs: 0, quiet: true }),
-      othersCpuMs: () => new Map(),
-    };
-    const server = { pid: 1, cpuMs: () => 0 } as unknown as Server;
-    const failing: Target = {
-      id: "A",
-      server,
-      run: async () => result(1),
-      warm: async () => {
-        throw new Error("refused");
-      },
-    };
-    await expect(warmUp([failing], 2, () => {}, machine)).rejects.toThrow("refused");
-    expect(released).toEqual(["release"]);
   });
 
   it("waits until every watched process has been idle for a whole window, or gives up", async () => {
@@ -248,24 +229,22 @@ describe("bench method", () => {
     );
   });
 
-  it("lets go of every process after a round, even one whose run failed", async () => {
-    const released: string[] = [];
-    const machine: Machine = {
-      focus: () => {},
-      release: () => void released.push("release"),
-      quiet: async () => ({ waitedMs: 0, quiet: true }),
-      othersCpuMs: () => new Map(),
-    };
+  it.each([
+    ["a round", (target: Target, machine: Machine) => runRounds([target], 1, () => {}, 0, machine)],
+    ["the warm-up", (target: Target, machine: Machine) => warmUp([target], 2, () => {}, machine)],
+  ])("lets go of every process after %s, even when a run failed", async (_, phase) => {
+    const events: string[] = [];
     const server = { pid: 1, cpuMs: () => 0 } as unknown as Server;
     const failing: Target = {
       id: "A",
       server,
+      warm: true,
       run: async () => {
         throw new Error("refused");
       },
     };
-    await expect(runRounds([failing], 1, () => {}, 0, machine)).rejects.toThrow("refused");
-    expect(released).toEqual(["release"]);
+    await expect(phase(failing, recordingMachine(events))).rejects.toThrow("refused");
+    expect(events.at(-1)).toBe("release");
   });
 
   it("stops a real busy process while another is focused, and lets it go again", async () => {
