@@ -19,13 +19,17 @@ const only = process.env.MUTATION_TESTS?.split(",")
  */
 const names = process.env.MUTATION_TEST_NAMES;
 
-export default only?.length || names
-  ? defineConfig({
-      ...base,
-      test: {
-        ...base.test,
-        ...(only?.length ? { include: only } : {}),
-        ...(names ? { testNamePattern: new RegExp(names, "i") } : {}),
-      },
-    })
-  : base;
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    // Every mutated module is loaded before any test in Stryker's measuring run (see the file).
+    setupFiles: [...asList(base.test?.setupFiles), "tests/mutation-preload.ts"],
+    ...(only?.length ? { include: only } : {}),
+    ...(names ? { testNamePattern: new RegExp(names, "i") } : {}),
+  },
+});
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
