@@ -24,12 +24,8 @@ export default defineConfig({
   test: {
     ...base.test,
     // Every mutated module is loaded before any test in Stryker's measuring run (see the file).
-    setupFiles: [...asList(base.test?.setupFiles), "tests/mutation-preload.ts"],
+    setupFiles: [base.test?.setupFiles ?? [], "tests/mutation-preload.ts"].flat(),
     ...(only?.length ? { include: only } : {}),
     ...(names ? { testNamePattern: new RegExp(names, "i") } : {}),
   },
 });
-
-function asList(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
