@@ -74,9 +74,10 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     if (!(PHASES as readonly string[]).includes(name))
       throw new Error(`BENCH_ONLY: unknown phase "${name}" (phases: ${PHASES.join(", ")})`);
   }
-  // BENCH_ROUNDS=N: more rounds than the plan's, for a run whose ratios must agree closely
-  // with another's (README, "One run": fifteen were enough where five were not).
-  const rounds = env.BENCH_ROUNDS === undefined ? (quick ? 2 : 5) : Number(env.BENCH_ROUNDS);
+  // Fifteen rounds in the full plan: one round's ratio has a standard deviation of 5-8 % on
+  // this kind of machine, and two runs' medians of five were up to 9 % apart where two of
+  // fifteen agreed within 3 % (README, "One run"). BENCH_ROUNDS=N keeps N instead.
+  const rounds = env.BENCH_ROUNDS === undefined ? (quick ? 2 : 15) : Number(env.BENCH_ROUNDS);
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new Error(
       `BENCH_ROUNDS: a whole number of rounds, at least 1 (got "${env.BENCH_ROUNDS}")`,
