@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -87,17 +88,69 @@ export async function startServer(options: StartOptions): Promise<Server> {
     },
   );
   closeSync(fd);
+  leaveNoneBehind(child);
+  let gone: string | undefined;
+  child.once("exit", (code, signal) => {
+    gone = signal ? `killed by ${signal}` : `exited with code ${code}`;
+  });
   const origin = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${origin}${options.readyPath}`, options.log);
   const pid = child.pid as number;
+  // A server that went away mid-run: say which, and how, rather than that /proc has no entry.
+  const whileAlive =
+    <T>(read: (pid: number) => T) =>
+    (): T => {
+      try {
+        return read(pid);
+      } catch (error) {
+        if (!gone && child.exitCode === null && child.signalCode === null) throw error;
+        const how = gone ?? `exited (${child.signalCode ?? child.exitCode})`;
+        throw new Error(
+          `${options.name} (pid ${pid}) is gone, ${how}; see ${options.log}` +
+            (how.includes("SIGHUP") ? `. ${WHY_SIGHUP}` : ""),
+          { cause: error },
+        );
+      }
+    };
   return {
     name: options.name,
     origin,
     pid,
-    rss: () => rssOf(pid),
-    cpuMs: () => cpuMsOf(pid),
+    rss: whileAlive(rssOf),
+    cpuMs: whileAlive(cpuMsOf),
     stop: () => stop(child),
   };
+}
+
+const WHY_SIGHUP =
+  "The kernel sends SIGHUP to a process group with stopped processes (the bench holds " +
+  "servers still with SIGSTOP) when the group loses its parent shell: run the bench in the " +
+  "foreground, not in the background of a shell that exits";
+
+/**
+ * The servers still running. The bench holds all but one still (SIGSTOP) during each run, and
+ * a stopped process keeps a SIGTERM or SIGINT pending until it runs again: a bench that died
+ * or was interrupted would leave them stopped for good. On its way out, it kills them
+ * (SIGKILL ends a stopped process too).
+ */
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+
+function leaveNoneBehind(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (killOnExit) return;
+  killOnExit = true;
+  const killAll = () => {
+    for (const each of running) each.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(128 + constants.signals[signal]);
+    });
+  }
 }
 
 async function waitUntilReady(child: ChildProcess, url: string, log: string): Promise<void> {
