@@ -74,9 +74,10 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     if (!(PHASES as readonly string[]).includes(name))
       throw new Error(`BENCH_ONLY: unknown phase "${name}" (phases: ${PHASES.join(", ")})`);
   }
-  // Fifteen rounds in the full plan: one round's ratio has a standard deviation of 5-8 % on
-  // this kind of machine, and two runs' medians of five were up to 9 % apart where two of
-  // fifteen agreed within 3 % (README, "One run"). BENCH_ROUNDS=N keeps N instead.
+  // Fifteen rounds in the full plan: one round's ratio has a standard deviation of 7-18 % on
+  // this kind of machine, and two runs' medians of five moved up to 10 %. Of fifteen, two
+  // consecutive runs agreed within 3 % on the SQLite and memory-store pairs and moved 5-14 %
+  // on the rest (README, "One run"). BENCH_ROUNDS=N keeps N instead.
   const rounds = env.BENCH_ROUNDS === undefined ? (quick ? 2 : 15) : Number(env.BENCH_ROUNDS);
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new Error(
