@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
+import { killOnExit } from "../../tests/support/children";
 
 const require = createRequire(import.meta.url);
 
@@ -88,11 +89,8 @@ export async function startServer(options: StartOptions): Promise<Server> {
     },
   );
   closeSync(fd);
-  leaveNoneBehind(child);
-  let gone: string | undefined;
-  child.once("exit", (code, signal) => {
-    gone = signal ? `killed by ${signal}` : `exited with code ${code}`;
-  });
+  killOnExit(child);
+  exitOnSignals();
   const origin = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${origin}${options.readyPath}`, options.log);
   const pid = child.pid as number;
@@ -103,11 +101,13 @@ export async function startServer(options: StartOptions): Promise<Server> {
       try {
         return read(pid);
       } catch (error) {
-        if (!gone && child.exitCode === null && child.signalCode === null) throw error;
-        const how = gone ?? `exited (${child.signalCode ?? child.exitCode})`;
+        if (child.exitCode === null && child.signalCode === null) throw error;
+        const how = child.signalCode
+          ? `killed by ${child.signalCode}`
+          : `exited with code ${child.exitCode}`;
         throw new Error(
           `${options.name} (pid ${pid}) is gone, ${how}; see ${options.log}` +
-            (how.includes("SIGHUP") ? `. ${WHY_SIGHUP}` : ""),
+            (child.signalCode === "SIGHUP" ? `. ${WHY_SIGHUP}` : ""),
           { cause: error },
         );
       }
@@ -128,28 +128,17 @@ const WHY_SIGHUP =
   "foreground, not in the background of a shell that exits";
 
 /**
- * The servers still running. The bench holds all but one still (SIGSTOP) during each run, and
- * a stopped process keeps a SIGTERM or SIGINT pending until it runs again: a bench that died
- * or was interrupted would leave them stopped for good. On its way out, it kills them
- * (SIGKILL ends a stopped process too).
+ * The bench holds all its servers but one still (SIGSTOP) during each run, and a stopped
+ * process keeps a SIGINT or SIGTERM pending until it runs again: a bench ended by a signal
+ * would leave them stopped for good. It exits instead, so that `killOnExit` kills them.
  */
-const running = new Set<ChildProcess>();
-let killOnExit = false;
+let exitsOnSignals = false;
 
-function leaveNoneBehind(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (killOnExit) return;
-  killOnExit = true;
-  const killAll = () => {
-    for (const each of running) each.kill("SIGKILL");
-  };
-  process.once("exit", killAll);
+function exitOnSignals(): void {
+  if (exitsOnSignals) return;
+  exitsOnSignals = true;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.exit(128 + constants.signals[signal]);
-    });
+    process.once(signal, () => process.exit(128 + constants.signals[signal]));
   }
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -67,33 +67,46 @@ describe("the bench's servers", () => {
     expect(() => server.rss()).toThrow(/probe \(pid \d+\) is gone, killed by SIGHUP/);
   });
 
-  it.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)(
-    "kills the servers it holds stopped when it is ended by %s",
-    async (signal) => {
-      // A bench of its own: starts a server, stops it as a run would, then waits.
-      const bench = join(dir, "bench.mts");
-      writeFileSync(
-        bench,
-        `import { startServer } from ${JSON.stringify(resolve("bench/lib/servers.ts"))};
+  // A bench of its own: starts a server, stops it as a run would, then waits or fails.
+  async function heldServer(then: "wait" | "throw") {
+    const bench = join(dir, "bench.mts");
+    writeFileSync(
+      bench,
+      `import { startServer } from ${JSON.stringify(resolve("bench/lib/servers.ts"))};
 const server = await startServer({ name: "held", cwd: ${JSON.stringify(dir)}, env: {},
   log: ${JSON.stringify(join(dir, "held.log"))}, readyPath: "/", script: ["server.mjs"] });
 process.kill(server.pid, "SIGSTOP");
 console.log(server.pid);
-setInterval(() => {}, 1000);
+${then === "throw" ? 'setTimeout(() => { throw new Error("a run failed"); }, 100);' : "setInterval(() => {}, 1000);"}
 `,
-      );
-      const child = spawn(process.execPath, ["--import", "tsx", bench], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.stdout.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
-        child.once("exit", (code) => reject(new Error(`the bench exited first (${code})`)));
-      });
-      expect(alive(pid)).toBe(true);
+    );
+    const child = spawn(process.execPath, ["--import", "tsx", bench], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout.once("data", (line: Buffer) => resolve(Number(line.toString().trim())));
+      child.once("exit", (code) => reject(new Error(`the bench exited first (${code})`)));
+    });
+    expect(alive(pid)).toBe(true);
+    return { child, pid };
+  }
+
+  it.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)(
+    "kills the servers it holds stopped when it is ended by %s",
+    async (signal) => {
+      const { child, pid } = await heldServer("wait");
+      const exited = once(child, "exit");
       child.kill(signal);
-      const [code] = (await once(child, "exit")) as [number | null];
-      expect(code).toBeGreaterThan(128);
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(128 + constants.signals[signal]);
       await until(() => !alive(pid));
     },
   );
+
+  it("kills the servers it holds stopped when a run throws", async () => {
+    const { child, pid } = await heldServer("throw");
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(1);
+    await until(() => !alive(pid));
+  });
 });

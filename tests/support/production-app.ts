@@ -9,7 +9,7 @@
  * running in parallel (a lock directory makes one build and the others wait), and never
  * touches the checkout's own `build/`, which a developer or the browser suite may be using.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -27,6 +27,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { killOnExit } from "./children";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** What the build reads: a change to any of these makes a new build. */
@@ -41,12 +42,6 @@ const INPUT_FILES = [
   "server.js",
 ];
 const BUILD_TIMEOUT_MS = 120_000;
-
-const running = new Set<ChildProcess>();
-// A test process that dies early must not leave servers behind.
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 export interface ProductionBuild {
   /** The folder holding build/server/index.js and build/client. */
@@ -237,9 +232,9 @@ export async function startProductionServer(
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
+  // A test process that dies early must not leave servers behind.
+  killOnExit(child);
   child.once("exit", () => {
-    running.delete(child);
     if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
   });
   let output = "";

@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { killOnExit } from "./children";
 
 /** A real `redis-server` process owned by one test file. */
 export interface RedisServer {
@@ -24,18 +25,6 @@ export interface RedisServer {
 }
 
 const READY_TIMEOUT_MS = 5_000;
-
-/** Every server this process started, killed synchronously if the test process exits early. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of running) child.kill("SIGKILL");
-  });
-}
 
 /** The redis-server binary on PATH (or Debian's /usr/bin, /usr/sbin), else a clear error. */
 export function findRedisServer(): string {
@@ -103,7 +92,6 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startRedisServer(): Promise<RedisServer> {
   const binary = findRedisServer();
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), "redis-test-"));
   let child: ChildProcess | undefined;
   let port = 0;
@@ -133,8 +121,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child = proc;
-    running.add(proc);
-    proc.once("exit", () => running.delete(proc));
+    killOnExit(proc);
     proc.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
     proc.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
     const deadline = Date.now() + READY_TIMEOUT_MS;
