@@ -102,7 +102,8 @@ async function main(): Promise<void> {
       `for this run (every request comes from 127.0.0.1); per-address limits stay on and do not bite: every sign-in uses its own address.`,
   );
   say(
-    `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run, ` +
+    `Every target alone, ${plan.connections} connections, ${plan.amount} requests a run ` +
+      `(/healthz ${plan.healthzAmount}, the steady-rate runs ${plan.steadyAmount} at ${plan.steadyRate} req/s), ` +
       `each GET target's own requests ${plan.warmUpSlices} × first, ` +
       `${plan.warmUpRounds === 1 ? "a warm-up round" : `${plan.warmUpRounds} warm-up rounds`}, then ` +
       `${plan.rounds} rounds in rotating order, the two sides of each ratio back to back, every other server stopped during a run; medians (min–max) of throughput and of the server process's CPU ms per request.`,
@@ -365,7 +366,7 @@ async function measureRounds(plan: Plan, secrets: string, sink: SmtpSink): Promi
         load({
           url: `${server.origin}${path}`,
           connections: plan.connections,
-          amount: how.amount ?? (how.rate ? plan.pacedAmount : plan.amount),
+          amount: how.amount ?? (how.rate ? plan.steadyAmount : plan.amount),
           rate: how.rate,
           headers: how.cookie ? { Cookie: how.cookie() } : undefined,
           expectStatus: 200,

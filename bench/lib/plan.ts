@@ -11,14 +11,24 @@ export interface Plan {
   warmUpRounds: number;
   /**
    * Before those, each GET target's own requests in this many runs of `amount`, back to back
-   * (Target.warm): a server that answers one target a round settled only after some 20,000.
+   * (Target.warm): a server that answers one target a round settled only after some 20,000
+   * (five runs of 6,000 are 30,000).
    */
   warmUpSlices: number;
-  /** Requests per target per run: the same autocannon settings for every target. */
+  /**
+   * Requests per target per run: the same autocannon settings for every target. 6,000, not
+   * 2,000: this machine's speed changes within seconds, and a run of about one second caught
+   * it there. With the bare app, the anchor and the Redis pair alone, 15 rounds each, one
+   * round's ratio had a standard deviation of 14-17 % at 2,000 requests a run and 7-9 % at
+   * 6,000, in a run that took 1.9 times as long; repeating each run unmeasured just before it
+   * left it at 15-19 %, so the noise is in the run's own seconds, not something left over
+   * from the server's being stopped. Longer runs buy more agreement per minute than more
+   * rounds (README, "One run").
+   */
   amount: number;
   /**
    * Requests per `/healthz` run: ten times as many. A probe costs about 0.07 ms of CPU, so
-   * 2,000 of them are some 140 ms, and /proc counts CPU time in 10 ms ticks: a tick more or
+   * 2,000 of them were some 140 ms, and /proc counts CPU time in 10 ms ticks: a tick more or
    * less moved the ratio by 7 %.
    */
   healthzAmount: number;
@@ -33,11 +43,16 @@ export interface Plan {
   pacedRate: number;
   pacedAmount: number;
   /**
-   * The steady-rate runs of `/` signed in and out (`pacedAmount` requests each): well below
+   * The steady-rate runs of `/` signed in and out (`steadyAmount` requests each): well below
    * what the server can do, so every request is handled alone and their CPU per request
    * compares the work, not how answers bunch up under saturation.
    */
   steadyRate: number;
+  /**
+   * Requests per steady-rate run: 2,000, ten seconds at `steadyRate`. At 1,000 one round's
+   * ratio of the two sides had a standard deviation of 7-23 %.
+   */
+  steadyAmount: number;
   /** Sign-in starts of the memory phase. */
   memoryStarts: number;
   /** Warm-up starts of the memory server (few: their counters are still live at the first reading). */
@@ -88,13 +103,14 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): Plan {
     quick,
     rounds,
     warmUpRounds: quick ? 1 : 2,
-    warmUpSlices: quick ? 1 : 10,
-    amount: quick ? 400 : 2000,
-    healthzAmount: quick ? 4000 : 20_000,
+    warmUpSlices: quick ? 1 : 5,
+    amount: quick ? 400 : 6000,
+    healthzAmount: quick ? 4000 : 60_000,
     connections: 50,
     pacedRate: 100,
     pacedAmount: quick ? 200 : 1000,
     steadyRate: 200,
+    steadyAmount: quick ? 200 : 2000,
     memoryStarts: quick ? 10_000 : 100_000,
     memoryWarmStarts: 500,
     memoryLoginTtl: 5,

@@ -317,7 +317,10 @@ describe("bench method", () => {
     expect(planFromEnv({})).toMatchObject({
       quick: false,
       rounds: 15,
-      warmUpSlices: 10,
+      warmUpSlices: 5,
+      amount: 6000,
+      healthzAmount: 60_000,
+      steadyAmount: 2000,
       memoryStarts: 100_000,
     });
     expect(planFromEnv({ BENCH_QUICK: "1" })).toMatchObject({ quick: true, rounds: 2 });
